@@ -1,0 +1,1 @@
+"""Ingest: real log formats -> the canonical schema -> the Parquet store."""

@@ -1,0 +1,446 @@
+"""Request and response *bodies* of the provider APIs, shared by every reader that carries them.
+
+Gateways (LiteLLM, Helicone, Portkey, Langfuse, Bedrock, the extractscan envelope) all wrap one of a few
+body shapes: OpenAI Chat Completions, OpenAI Responses, Anthropic Messages, Bedrock Converse and Gemini
+``generateContent``. Each function here maps one shape onto a partial :class:`CanonicalRow`; readers merge
+that with their envelope fields. Nothing here raises on odd input: unknown shapes give empty rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from extractscan.ingest.base import as_bool, as_float, as_int, as_str, get_path, maybe_json
+from extractscan.schema import CanonicalRow, Message
+
+# Roles normalised to four values; Gemini's "model" is the assistant.
+_ROLE_MAP = {
+    "user": "user",
+    "human": "user",
+    "assistant": "assistant",
+    "model": "assistant",
+    "ai": "assistant",
+    "system": "system",
+    "developer": "system",
+    "tool": "tool",
+    "function": "tool",
+    "ipython": "tool",
+}
+
+
+def _role(v: Any) -> str:
+    r = as_str(v)
+    return _ROLE_MAP.get(r.lower(), r.lower()) if r else "user"
+
+
+def content_text(content: Any, part_types: set[str]) -> str:
+    """Text of a message ``content`` in any provider shape: a string, or a list of parts/blocks.
+
+    Text parts are joined with newlines; non-text parts add a ``[type]`` placeholder and are recorded in
+    ``part_types``. Tool results are unwrapped to their text.
+    """
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Mapping):
+        content = [content]
+    if not isinstance(content, list):
+        return as_str(content) or ""
+    out: list[str] = []
+    for part in content:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        if not isinstance(part, Mapping):
+            continue
+        ptype = as_str(part.get("type"))
+        text = part.get("text")
+        if isinstance(text, str) and ptype in (None, "text", "input_text", "output_text", "summary_text"):
+            out.append(text)
+        elif ptype in ("tool_result", "function_call_output") or "toolResult" in part:
+            part_types.add("tool_result")
+            inner = part.get("content", part.get("output", get_path(part, "toolResult", "content")))
+            out.append(content_text(inner, part_types))
+        elif ptype == "thinking" and isinstance(part.get("thinking"), str):
+            part_types.add("thinking")
+        elif "toolUse" in part or ptype in ("tool_use", "function_call"):
+            part_types.add("tool_use")
+        elif "functionCall" in part:
+            part_types.add("tool_use")
+        elif "functionResponse" in part:
+            part_types.add("tool_result")
+        elif isinstance(text, str):
+            out.append(text)
+        else:
+            kind = ptype or next((k for k in ("image", "document", "inlineData", "fileData") if k in part), None)
+            kind = {"image_url": "image", "input_image": "image", "inlineData": "media", "fileData": "file"}.get(
+                kind or "", kind or "part"
+            )
+            part_types.add(kind)
+            out.append(f"[{kind}]")
+    return "\n".join(s for s in out if s)
+
+
+def _messages(raw: Any, part_types: set[str]) -> tuple[list[Message], list[str]]:
+    """(turns, system texts found inline as system/developer messages)."""
+    msgs: list[Message] = []
+    systems: list[str] = []
+    if isinstance(raw, str):
+        return [{"role": "user", "text": raw}], systems
+    if isinstance(raw, Mapping):
+        raw = [raw]
+    if not isinstance(raw, list):
+        return msgs, systems
+    for m in raw:
+        if isinstance(m, str):
+            msgs.append({"role": "user", "text": m})
+            continue
+        if not isinstance(m, Mapping):
+            continue
+        if m.get("type") not in (None, "message"):
+            # Responses API input items that are not messages (tool outputs, reasoning, calls).
+            t = as_str(m.get("type")) or "item"
+            if t.endswith("_output"):
+                part_types.add("tool_result")
+                msgs.append({"role": "tool", "text": content_text(m.get("output"), part_types)})
+            else:
+                part_types.add("tool_use" if t.endswith("_call") else t)
+            continue
+        role = _role(m.get("role"))
+        content = m.get("content", m.get("parts"))
+        text = content_text(content, part_types)
+        if m.get("tool_calls") or m.get("function_call"):
+            part_types.add("tool_use")
+        if role == "system":
+            systems.append(text)
+        else:
+            msgs.append({"role": role, "text": text})
+    return msgs, systems
+
+
+def _system_text(v: Any, part_types: set[str]) -> str:
+    if isinstance(v, list | Mapping):
+        if isinstance(v, Mapping) and "parts" in v:  # Gemini systemInstruction
+            v = v["parts"]
+        return content_text(v, part_types)
+    return as_str(v) or ""
+
+
+def _set(row: CanonicalRow, key: str, value: Any) -> None:
+    if value is not None:
+        row[key] = value  # type: ignore[literal-required]
+
+
+def _finish_prompt(row: CanonicalRow, msgs: list[Message], systems: list[str], part_types: set[str]) -> None:
+    if msgs:
+        row["messages"] = msgs
+    sys_text = "\n".join(s for s in systems if s)
+    if sys_text:
+        row["system_text"] = sys_text
+    if part_types:
+        row["part_types"] = sorted(part_types)
+
+
+def _tools_count(v: Any) -> int | None:
+    if isinstance(v, list):
+        return len(v)
+    if isinstance(v, Mapping) and isinstance(v.get("tools"), list):  # Converse toolConfig
+        return len(v["tools"])
+    return None
+
+
+def _tags(v: Any) -> list[dict[str, str]] | None:
+    if not isinstance(v, Mapping) or not v:
+        return None
+    out = []
+    for k, val in v.items():
+        s = val if isinstance(val, str) else as_str(val)
+        if s is None and val is not None:
+            s = str(val)
+        out.append({"key": str(k), "value": s or ""})
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Request bodies
+
+
+def openai_chat_request(body: Mapping[str, Any]) -> CanonicalRow:
+    row: CanonicalRow = {"provider": "openai", "api_surface": "chat.completions"}
+    pt: set[str] = set()
+    msgs, systems = _messages(body.get("messages"), pt)
+    _finish_prompt(row, msgs, systems, pt)
+    _set(row, "model_requested", as_str(body.get("model")))
+    _set(row, "max_output_tokens", as_int(body.get("max_completion_tokens", body.get("max_tokens"))))
+    _set(row, "temperature", as_float(body.get("temperature")))
+    _set(row, "top_p", as_float(body.get("top_p")))
+    _set(row, "n_requested", as_int(body.get("n")))
+    _set(row, "logprobs", as_bool(body.get("logprobs")))
+    _set(row, "top_logprobs", as_int(body.get("top_logprobs")))
+    _set(row, "seed", as_int(body.get("seed")))
+    _set(row, "stream", as_bool(body.get("stream")))
+    _set(row, "reasoning_effort", as_str(body.get("reasoning_effort")))
+    _set(row, "tools_count", _tools_count(body.get("tools") or body.get("functions")))
+    _set(row, "response_format_type", as_str(get_path(body, "response_format", "type")))
+    _set(row, "end_user_id", as_str(body.get("safety_identifier") or body.get("user")))
+    _set(row, "tags", _tags(body.get("metadata")))
+    return row
+
+
+def openai_responses_request(body: Mapping[str, Any]) -> CanonicalRow:
+    row: CanonicalRow = {"provider": "openai", "api_surface": "responses"}
+    pt: set[str] = set()
+    msgs, systems = _messages(body.get("input"), pt)
+    instr = as_str(body.get("instructions"))
+    _finish_prompt(row, msgs, ([instr] if instr else []) + systems, pt)
+    _set(row, "model_requested", as_str(body.get("model")))
+    _set(row, "max_output_tokens", as_int(body.get("max_output_tokens")))
+    _set(row, "temperature", as_float(body.get("temperature")))
+    _set(row, "top_p", as_float(body.get("top_p")))
+    tl = as_int(body.get("top_logprobs"))
+    _set(row, "top_logprobs", tl)
+    if tl:
+        row["logprobs"] = True
+    _set(row, "stream", as_bool(body.get("stream")))
+    _set(row, "reasoning_effort", as_str(get_path(body, "reasoning", "effort")))
+    _set(row, "tools_count", _tools_count(body.get("tools")))
+    _set(row, "response_format_type", as_str(get_path(body, "text", "format", "type")))
+    _set(row, "end_user_id", as_str(body.get("safety_identifier") or body.get("user")))
+    _set(row, "session_id", as_str(body.get("conversation") if isinstance(body.get("conversation"), str) else None))
+    _set(row, "tags", _tags(body.get("metadata")))
+    return row
+
+
+def _thinking_budget(v: Any) -> int | None:
+    if not isinstance(v, Mapping):
+        return None
+    t = as_str(v.get("type"))
+    if t == "enabled":
+        return as_int(v.get("budget_tokens")) or 0
+    if t == "adaptive":
+        return -1
+    return None
+
+
+def anthropic_request(body: Mapping[str, Any]) -> CanonicalRow:
+    row: CanonicalRow = {"provider": "anthropic", "api_surface": "messages"}
+    pt: set[str] = set()
+    msgs, systems = _messages(body.get("messages"), pt)
+    sys_text = _system_text(body.get("system"), pt)
+    _finish_prompt(row, msgs, ([sys_text] if sys_text else []) + systems, pt)
+    _set(row, "model_requested", as_str(body.get("model")))
+    _set(row, "max_output_tokens", as_int(body.get("max_tokens")))
+    _set(row, "temperature", as_float(body.get("temperature")))
+    _set(row, "top_p", as_float(body.get("top_p")))
+    _set(row, "top_k", as_int(body.get("top_k")))
+    _set(row, "stream", as_bool(body.get("stream")))
+    _set(row, "thinking_budget_tokens", _thinking_budget(body.get("thinking")))
+    _set(row, "tools_count", _tools_count(body.get("tools")))
+    _set(row, "end_user_id", as_str(get_path(body, "metadata", "user_id")))
+    return row
+
+
+def converse_request(body: Mapping[str, Any]) -> CanonicalRow:
+    row: CanonicalRow = {"provider": "aws-bedrock", "api_surface": "converse"}
+    pt: set[str] = set()
+    msgs, systems = _messages(body.get("messages"), pt)
+    sys_text = _system_text(body.get("system"), pt)
+    _finish_prompt(row, msgs, ([sys_text] if sys_text else []) + systems, pt)
+    cfg = body.get("inferenceConfig") if isinstance(body.get("inferenceConfig"), Mapping) else {}
+    _set(row, "max_output_tokens", as_int(cfg.get("maxTokens")))
+    _set(row, "temperature", as_float(cfg.get("temperature")))
+    _set(row, "top_p", as_float(cfg.get("topP")))
+    extra = body.get("additionalModelRequestFields")
+    if isinstance(extra, Mapping):
+        _set(row, "thinking_budget_tokens", _thinking_budget(extra.get("thinking")))
+        _set(row, "top_k", as_int(extra.get("top_k")))
+    _set(row, "tools_count", _tools_count(body.get("toolConfig")))
+    _set(row, "tags", _tags(body.get("requestMetadata")))
+    return row
+
+
+def gemini_request(body: Mapping[str, Any]) -> CanonicalRow:
+    row: CanonicalRow = {"provider": "google", "api_surface": "generate_content"}
+    pt: set[str] = set()
+    msgs, systems = _messages(body.get("contents"), pt)
+    sys_text = _system_text(body.get("systemInstruction") or body.get("system_instruction"), pt)
+    _finish_prompt(row, msgs, ([sys_text] if sys_text else []) + systems, pt)
+    cfg = body.get("generationConfig") if isinstance(body.get("generationConfig"), Mapping) else {}
+    _set(row, "max_output_tokens", as_int(cfg.get("maxOutputTokens")))
+    _set(row, "temperature", as_float(cfg.get("temperature")))
+    _set(row, "top_p", as_float(cfg.get("topP")))
+    _set(row, "top_k", as_int(cfg.get("topK")))
+    _set(row, "n_requested", as_int(cfg.get("candidateCount")))
+    _set(row, "logprobs", as_bool(cfg.get("responseLogprobs")))
+    _set(row, "top_logprobs", as_int(cfg.get("logprobs")))
+    _set(row, "seed", as_int(cfg.get("seed")))
+    _set(row, "response_format_type", as_str(cfg.get("responseMimeType")))
+    budget = get_path(cfg, "thinkingConfig", "thinkingBudget")
+    _set(row, "thinking_budget_tokens", as_int(budget))
+    _set(row, "tools_count", _tools_count(body.get("tools")))
+    _set(row, "tags", _tags(body.get("labels")))
+    return row
+
+
+def request_kind(body: Any) -> str | None:
+    """Which request shape a body is: openai_chat, openai_responses, anthropic, converse, gemini."""
+    if not isinstance(body, Mapping):
+        return None
+    if "contents" in body:
+        return "gemini"
+    if "input" in body and "messages" not in body:
+        return "openai_responses"
+    if "inferenceConfig" in body or "additionalModelRequestFields" in body:
+        return "converse"
+    msgs = body.get("messages")
+    if isinstance(msgs, list):
+        if "anthropic_version" in body or "thinking" in body or "stop_sequences" in body or "top_k" in body:
+            return "anthropic"
+        if isinstance(body.get("system"), str | list) and "max_tokens" in body:
+            return "anthropic"
+        # Converse blocks are {"text": ...} without a "type".
+        for m in msgs:
+            c = m.get("content") if isinstance(m, Mapping) else None
+            if isinstance(c, list) and c and isinstance(c[0], Mapping):
+                if "type" not in c[0] and ("text" in c[0] or "toolUse" in c[0] or "toolResult" in c[0]):
+                    return "converse"
+                if c[0].get("type") in ("tool_use", "tool_result", "thinking", "document"):
+                    return "anthropic"
+        return "openai_chat"
+    if "prompt" in body:
+        return "openai_completions"
+    return None
+
+
+def legacy_completions_request(body: Mapping[str, Any]) -> CanonicalRow:
+    row = openai_chat_request({k: v for k, v in body.items() if k != "messages"})
+    row["api_surface"] = "completions"
+    p = body.get("prompt")
+    text = p if isinstance(p, str) else "\n".join(x for x in p if isinstance(x, str)) if isinstance(p, list) else ""
+    if text:
+        row["messages"] = [{"role": "user", "text": text}]
+    return row
+
+
+_REQUEST_PARSERS = {
+    "openai_chat": openai_chat_request,
+    "openai_responses": openai_responses_request,
+    "anthropic": anthropic_request,
+    "converse": converse_request,
+    "gemini": gemini_request,
+    "openai_completions": legacy_completions_request,
+}
+
+
+def request_body(body: Any, kind: str | None = None) -> CanonicalRow:
+    """Parse any request body (JSON-in-a-string accepted). Unknown shapes give ``{}``."""
+    body = maybe_json(body)
+    k = kind or request_kind(body)
+    if k is None or not isinstance(body, Mapping):
+        return {}
+    return _REQUEST_PARSERS[k](body)
+
+
+# --------------------------------------------------------------------------------------------------
+# Response bodies
+
+
+def response_body(body: Any) -> CanonicalRow:
+    """Parse any response body: OpenAI chat / responses, Anthropic message, Converse output, Gemini."""
+    body = maybe_json(body)
+    row: CanonicalRow = {}
+    if not isinstance(body, Mapping):
+        return row
+    pt: set[str] = set()
+    if isinstance(body.get("error"), Mapping) and not body.get("choices"):
+        row["status"] = "error"
+        _set(row, "error_code", as_str(get_path(body, "error", "type") or get_path(body, "error", "code")))
+        return row
+    obj = as_str(body.get("object"))
+    usage = body.get("usage") if isinstance(body.get("usage"), Mapping) else {}
+    _set(row, "model_served", as_str(body.get("model") or body.get("modelVersion")))
+    if isinstance(body.get("choices"), list):  # OpenAI chat (and legacy completions)
+        choices = body["choices"]
+        row["n_response_choices"] = len(choices)
+        first = choices[0] if choices and isinstance(choices[0], Mapping) else {}
+        msg = first.get("message") if isinstance(first.get("message"), Mapping) else {}
+        text = content_text(msg.get("content"), pt) if msg else as_str(first.get("text")) or ""
+        row["response_text"] = text
+        _set(row, "finish_reason", as_str(first.get("finish_reason")))
+        _set(row, "response_id", as_str(body.get("id")))
+        _openai_usage(row, usage)
+    elif obj == "response" or isinstance(body.get("output"), list):  # OpenAI Responses
+        texts = []
+        for item in body.get("output") or []:
+            if isinstance(item, Mapping) and item.get("type") == "message":
+                texts.append(content_text(item.get("content"), pt))
+        row["response_text"] = "\n".join(t for t in texts if t)
+        row["n_response_choices"] = 1
+        _set(row, "response_id", as_str(body.get("id")))
+        _set(row, "finish_reason", as_str(body.get("status")))
+        _set(row, "input_tokens", as_int(usage.get("input_tokens")))
+        _set(row, "output_tokens", as_int(usage.get("output_tokens")))
+        _set(row, "total_tokens", as_int(usage.get("total_tokens")))
+        _set(row, "cache_read_tokens", as_int(get_path(usage, "input_tokens_details", "cached_tokens")))
+        _set(row, "reasoning_tokens", as_int(get_path(usage, "output_tokens_details", "reasoning_tokens")))
+    elif body.get("type") == "message" or (body.get("role") == "assistant" and "content" in body):  # Anthropic
+        row["response_text"] = content_text(
+            [b for b in body.get("content") or [] if not (isinstance(b, Mapping) and b.get("type") == "thinking")]
+            if isinstance(body.get("content"), list)
+            else body.get("content"),
+            pt,
+        )
+        row["n_response_choices"] = 1
+        _set(row, "response_id", as_str(body.get("id")))
+        _set(row, "finish_reason", as_str(body.get("stop_reason")))
+        _set(row, "input_tokens", as_int(usage.get("input_tokens")))
+        _set(row, "output_tokens", as_int(usage.get("output_tokens")))
+        _set(row, "cache_read_tokens", as_int(usage.get("cache_read_input_tokens")))
+        _set(row, "cache_write_tokens", as_int(usage.get("cache_creation_input_tokens")))
+        i, o = row.get("input_tokens"), row.get("output_tokens")
+        if i is not None and o is not None:
+            row["total_tokens"] = i + o
+    elif isinstance(get_path(body, "output", "message"), Mapping):  # Converse
+        row["response_text"] = content_text(get_path(body, "output", "message", "content"), pt)
+        row["n_response_choices"] = 1
+        _set(row, "finish_reason", as_str(body.get("stopReason")))
+        _set(row, "input_tokens", as_int(usage.get("inputTokens")))
+        _set(row, "output_tokens", as_int(usage.get("outputTokens")))
+        _set(row, "total_tokens", as_int(usage.get("totalTokens")))
+        _set(row, "latency_ms", as_float(get_path(body, "metrics", "latencyMs")))
+    elif isinstance(body.get("candidates"), list):  # Gemini
+        cands = body["candidates"]
+        row["n_response_choices"] = len(cands)
+        first = cands[0] if cands and isinstance(cands[0], Mapping) else {}
+        row["response_text"] = content_text(get_path(first, "content", "parts"), pt)
+        _set(row, "finish_reason", as_str(first.get("finishReason")))
+        um = body.get("usageMetadata") if isinstance(body.get("usageMetadata"), Mapping) else {}
+        _set(row, "input_tokens", as_int(um.get("promptTokenCount")))
+        _set(row, "output_tokens", as_int(um.get("candidatesTokenCount")))
+        _set(row, "total_tokens", as_int(um.get("totalTokenCount")))
+        _set(row, "reasoning_tokens", as_int(um.get("thoughtsTokenCount")))
+        _set(row, "cache_read_tokens", as_int(um.get("cachedContentTokenCount")))
+    elif isinstance(body.get("content"), str | list):  # bare {"role","content"} (Langfuse output)
+        row["response_text"] = content_text(body.get("content"), pt)
+        row["n_response_choices"] = 1
+    return row
+
+
+def _openai_usage(row: CanonicalRow, usage: Mapping[str, Any]) -> None:
+    _set(row, "input_tokens", as_int(usage.get("prompt_tokens")))
+    _set(row, "output_tokens", as_int(usage.get("completion_tokens")))
+    _set(row, "total_tokens", as_int(usage.get("total_tokens")))
+    _set(row, "cache_read_tokens", as_int(get_path(usage, "prompt_tokens_details", "cached_tokens")))
+    _set(row, "cache_write_tokens", as_int(get_path(usage, "prompt_tokens_details", "cache_write_tokens")))
+    _set(row, "reasoning_tokens", as_int(get_path(usage, "completion_tokens_details", "reasoning_tokens")))
+
+
+def merge(base: CanonicalRow, *more: CanonicalRow) -> CanonicalRow:
+    """Later rows fill keys the earlier ones lack (envelope fields win over body fields)."""
+    for m in more:
+        for k, v in m.items():
+            if v is not None and base.get(k) is None:
+                base[k] = v  # type: ignore[literal-required]
+    return base
