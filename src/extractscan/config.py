@@ -51,6 +51,12 @@ class ClusterConfig:
     max_prompt_words: int = 400  # only the first words of a prompt are shingled (templates live up front)
     cross_account: bool = True  # also cluster across accounts (for campaign linking)
     common_cluster_accounts: int = 50  # clusters spanning more accounts are "common" (hi/thanks): no links
+    # Slot sweeps (cluster/normalize.py): a template frame is the longest skeleton prefix and suffix, each at
+    # most frame_words words, shared by >= max(frame_min_support, frame_min_share * the entity's requests)
+    # requests of one entity; what lies between is the slot fill.
+    frame_words: int = 4  # longest frame prefix / suffix, in words
+    frame_min_support: int = 3  # a frame needs at least this many requests of the entity
+    frame_min_share: float = 0.01  # ... and at least this share of the entity's requests
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,14 @@ class ScoringConfig:
     alert_threshold: float = 0.5  # an account with score >= this is flagged
     weights: dict[str, float] = field(default_factory=dict)  # detector ID -> weight override
     min_requests: int = 5  # accounts with fewer requests are scored but never flagged alone
+    # Detectors that say *what* is asked (intent). The others say *how* (volume, cadence, shape,
+    # infrastructure) and only amplify intent: automation without extraction intent is a normal app.
+    intent_detectors: list[str] = field(
+        default_factory=lambda: ["ES102", "ES103", "ES106", "ES107", "ES108", "ES109"]
+    )
+    intent_full_at: float = 1.0  # intent evidence at which behaviour signals count fully
+    midpoint: float = 2.0  # combined evidence giving score 0.5
+    spread: float = 0.5  # logistic spread of the score around the midpoint
 
 
 @dataclass(frozen=True)
@@ -82,8 +96,9 @@ class LinkConfig:
     sync_jaccard: float = 0.3  # Jaccard of (template, bucket) sets for a timing edge
     max_accounts_per_ip: int = 25  # /24s or user agents shared by more accounts are proxies: no edges
     max_accounts_per_key: int = 25
+    infra_min_score: float = 0.3  # infrastructure-only edges link entities that both score at least this
     min_campaign_size: int = 2
-    member_lift: float = 0.25  # score lift for members of a campaign, scaled by the campaign score
+    member_lift: float = 0.5  # score lift for members of a campaign, scaled by the campaign score
 
 
 @dataclass(frozen=True)
@@ -95,7 +110,8 @@ class ReportConfig:
 
 @dataclass(frozen=True)
 class Config:
-    seed: int = 0
+    seed: int = 0  # seeds every sampled or randomised step: same input + seed -> same output
+    partition_rows: int = 2_000_000  # requests per scan partition (entities are split by id hash)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)

@@ -1,0 +1,58 @@
+"""The library API the CLI is a thin shell over (and that tests call directly)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from extractscan.config import Config
+from extractscan.findings import ScanResult
+
+
+def ingest(paths: Sequence[str | Path], store_dir: str | Path, cfg: Config | None = None, *,
+           fmt: str | None = None, progress: Any = None) -> Any:
+    """Ingest log files / folders into the store at ``store_dir``; returns the IngestReport."""
+    from extractscan.ingest.pipeline import ingest_paths
+    from extractscan.store import Store
+
+    return ingest_paths([Path(p) for p in paths], Store(Path(store_dir)), cfg or Config(), fmt=fmt, progress=progress)
+
+
+def scan_store(store_dir: str | Path, cfg: Config | None = None, *, entity: str = "account",
+               since: str | datetime | None = None, until: str | datetime | None = None,
+               progress: Any = None) -> ScanResult:
+    """Scan an existing store and return the immutable result (nothing is written)."""
+    from extractscan.scan import scan_frame_source
+    from extractscan.store import Store
+
+    cfg = cfg or Config()
+    store = Store(Path(store_dir))
+    manifest = [_plain(m) for m in store.manifest()]
+    return scan_frame_source(
+        store.scan(), cfg, entity=entity, since=since, until=until, progress=progress,
+        manifest=manifest, embed_cache_dir=store.cache_dir("embeddings"),
+    )
+
+
+def write_outputs(result: ScanResult, out: str | Path, *, stable: bool = False) -> list[Path]:
+    """Write the scan contract files (accounts.parquet/csv, campaigns.parquet, report.json) into ``out``;
+    returns the paths written."""
+    from extractscan.report import json as json_report
+    from extractscan.report.tables import write_all
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_all(result, out)
+    json_report.write(result, out / "report.json", stable=stable)
+    return [out / n for n in ("accounts.parquet", "accounts.csv", "campaigns.parquet", "report.json")]
+
+
+def _plain(m: Any) -> dict[str, Any]:
+    if dataclasses.is_dataclass(m) and not isinstance(m, type):
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(m).items()}
+    if isinstance(m, dict):
+        return m
+    return {"entry": str(m)}

@@ -1,0 +1,269 @@
+"""Campaign linking: entities that are one actor become one campaign.
+
+Three kinds of edges, each with its evidence:
+
+* **template** — the two entities send near-duplicates of the same prompts: they share at least
+  ``min_shared_templates`` cross-entity MinHash clusters and the Jaccard similarity of their cluster sets is at
+  least ``template_jaccard``;
+* **timing** — SynchroTrap: the Jaccard similarity of their (template, time bucket) sets is at least
+  ``sync_jaccard`` (they fire the same templates in the same ``sync_bucket_seconds`` buckets);
+* **infrastructure** — they share an IP /24 (IPv6 /48) and a user agent or API key. Alone this is weak
+  (colleagues behind one office proxy look the same), so an infrastructure edge only links entities that are
+  both already suspicious (base score >= ``infra_min_score``) unless a template or timing edge joins them too.
+
+Guards against giant components: a template or time bucket shared by more than ``common_cluster_accounts``
+entities ("hi", "thanks", a popular app's fixed prompt) makes no edges, and neither does an IP range, user
+agent or key shared by more than ``max_accounts_per_ip`` / ``max_accounts_per_key`` entities (proxies, NATs,
+common SDK agents). Candidate pairs come from an inverted index over these capped tokens, so the work is
+bounded by (tokens × cap²), never all pairs of entities.
+
+A campaign is a connected component of at least ``min_campaign_size`` entities. Its score rises with the
+members' own scores and its size; members get a lift ``1 - (1 - s)(1 - member_lift × campaign score)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from extractscan.config import ClusterConfig, LinkConfig
+from extractscan.findings import Campaign, LinkEdge
+
+TOKEN_SCHEMA = {"entity_id": pl.String(), "kind": pl.String(), "token": pl.String()}
+
+
+def ip_range_expr(col: pl.Expr) -> pl.Expr:
+    """IPv4 -> first three octets (/24); IPv6 -> first three groups (/48); masked octets are dropped."""
+    ip = col.str.strip_chars()
+    v4 = ip.str.extract(r"^(\d{1,3}\.\d{1,3}\.\d{1,3})\.", 1)
+    v6 = ip.str.extract(r"^([0-9a-fA-F]{1,4}:[0-9a-fA-F]{1,4}:[0-9a-fA-F]{1,4}):", 1).str.to_lowercase()
+    return pl.coalesce(v4, v6)
+
+
+def partition_link_parts(frame: pl.DataFrame, link: LinkConfig) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Per partition, the small tables linking needs (columnar):
+
+    * ``clusters``: [entity_id, cluster_id, n, rep_text] for recurring clusters of prompts with >= 4 words
+      (a representative text per cluster, for the cross-entity clustering of representatives);
+    * ``buckets``: [entity_id, cluster_id, bucket] time buckets in which the entity used that cluster;
+    * ``infra``: [entity_id, kind, token] IP ranges, user agents and API keys.
+    """
+    rec = (
+        frame.filter(pl.col("text_norm").str.count_matches(r"\S+") >= 4)
+        .group_by("entity_id", "cluster_id")
+        .agg(pl.len().alias("n"), pl.col("text_norm").first().alias("rep_text"))
+        .filter(pl.col("n") >= 2)
+    )
+    buckets = (
+        frame.filter(pl.col("ts").is_not_null())
+        .join(rec.select("entity_id", "cluster_id"), on=["entity_id", "cluster_id"])
+        .select("entity_id", "cluster_id", (pl.col("ts") // link.sync_bucket_seconds).cast(pl.Int64).alias("bucket"))
+        .unique()
+    )
+    infra = []
+    for kind, expr in (
+        ("ip", ip_range_expr(pl.col("client_ip"))),
+        ("ua", pl.col("user_agent").str.strip_chars()),
+        ("key", pl.col("api_key_id")),
+    ):
+        infra.append(
+            frame.select("entity_id", pl.lit(kind).alias("kind"), expr.alias("token")).filter(
+                pl.col("token").is_not_null() & (pl.col("token") != "")
+            )
+        )
+    return rec, buckets, pl.concat([p.cast(TOKEN_SCHEMA) for p in infra]).unique()  # type: ignore[arg-type]
+
+
+def link_tokens(clusters_global: pl.DataFrame, buckets: pl.DataFrame, infra: pl.DataFrame) -> pl.DataFrame:
+    """Cross-entity step: (entity, kind, token) sets from the per-partition parts, once every recurring
+    cluster has a cross-entity ``global_cluster_id`` (``clusters_global``: [entity_id, cluster_id,
+    global_cluster_id])."""
+    tmpl = clusters_global.select(
+        "entity_id", pl.lit("template").alias("kind"), pl.format("t{}", pl.col("global_cluster_id")).alias("token")
+    )
+    timing = buckets.join(clusters_global, on=["entity_id", "cluster_id"]).select(
+        "entity_id",
+        pl.lit("timing").alias("kind"),
+        pl.format("s{}:{}", pl.col("global_cluster_id"), pl.col("bucket")).alias("token"),
+    )
+    return (
+        pl.concat([tmpl.cast(TOKEN_SCHEMA), timing.cast(TOKEN_SCHEMA), infra.cast(TOKEN_SCHEMA)])  # type: ignore[arg-type]
+        .unique()
+        .sort("entity_id", "kind", "token")
+    )
+
+
+def build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfig, cluster: ClusterConfig) -> pl.DataFrame:
+    """Cross-entity step: candidate pairs from the capped inverted index, then the edge rules above.
+
+    ``base_scores``: [entity_id, base_score]. Returns [a, b, kind, weight, evidence]."""
+    caps = {
+        "template": cluster.common_cluster_accounts,
+        "timing": cluster.common_cluster_accounts,
+        "ip": link.max_accounts_per_ip,
+        "ua": link.max_accounts_per_ip,
+        "key": link.max_accounts_per_key,
+    }
+    cap_df = pl.DataFrame({"kind": list(caps), "cap": list(caps.values())})
+    posting = tokens.group_by("kind", "token").agg(pl.col("entity_id").sort(), pl.len().alias("df"))
+    posting = posting.join(cap_df, on="kind").filter((pl.col("df") >= 2) & (pl.col("df") <= pl.col("cap")))
+    usable = posting.explode("entity_id").select("kind", "token", "entity_id")
+    sizes = tokens.group_by("entity_id", "kind").agg(pl.len().alias("size"))
+    pairs = (
+        usable.join(usable, on=["kind", "token"], suffix="_b")
+        .filter(pl.col("entity_id") < pl.col("entity_id_b"))
+        .group_by("entity_id", "entity_id_b", "kind")
+        .agg(pl.len().alias("shared"), pl.col("token").sort().head(3).alias("sample"))
+        .rename({"entity_id": "a", "entity_id_b": "b"})
+    )
+    if pairs.is_empty():
+        return pl.DataFrame(schema={"a": pl.String(), "b": pl.String(), "kind": pl.String(), "weight": pl.Float64(), "evidence": pl.String()})
+    pairs = (
+        pairs.join(sizes.rename({"entity_id": "a", "size": "size_a"}), on=["a", "kind"], how="left")
+        .join(sizes.rename({"entity_id": "b", "size": "size_b"}), on=["b", "kind"], how="left")
+        .with_columns(
+            (pl.col("shared") / (pl.col("size_a") + pl.col("size_b") - pl.col("shared"))).alias("jaccard")
+        )
+    )
+    wide = pairs.pivot(on="kind", index=["a", "b"], values=["shared", "jaccard"], aggregate_function="first")
+    for k in ("template", "timing", "ip", "ua", "key"):
+        for m in ("shared", "jaccard"):
+            name = f"{m}_{k}"
+            if name not in wide.columns:
+                wide = wide.with_columns(pl.lit(0.0).alias(name))
+    wide = wide.fill_null(0)
+    scores = base_scores.select("entity_id", "base_score")
+    wide = wide.join(scores.rename({"entity_id": "a", "base_score": "sa"}), on="a", how="left").join(
+        scores.rename({"entity_id": "b", "base_score": "sb"}), on="b", how="left"
+    ).with_columns(pl.col("sa").fill_null(0.0), pl.col("sb").fill_null(0.0))
+
+    template_ok = (pl.col("shared_template") >= link.min_shared_templates) & (
+        pl.col("jaccard_template") >= link.template_jaccard
+    )
+    timing_ok = (pl.col("shared_timing") >= 3) & (pl.col("jaccard_timing") >= link.sync_jaccard)
+    infra_pair = (pl.col("shared_ip") >= 1) & ((pl.col("shared_ua") >= 1) | (pl.col("shared_key") >= 1))
+    infra_ok = (pl.col("shared_key") >= 1) | (
+        infra_pair
+        & (
+            template_ok
+            | timing_ok
+            | ((pl.col("sa") >= link.infra_min_score) & (pl.col("sb") >= link.infra_min_score))
+        )
+    )
+    edges = []
+    for kind, cond, weight, ev in (
+        (
+            "template",
+            template_ok,
+            pl.col("jaccard_template"),
+            pl.format("{} shared templates (Jaccard {})", pl.col("shared_template").cast(pl.Int64), pl.col("jaccard_template").round(2)),
+        ),
+        (
+            "timing",
+            timing_ok,
+            pl.col("jaccard_timing"),
+            pl.format("{} shared (template, {}s bucket) pairs (Jaccard {})", pl.col("shared_timing").cast(pl.Int64), pl.lit(link.sync_bucket_seconds), pl.col("jaccard_timing").round(2)),
+        ),
+        (
+            "infrastructure",
+            infra_ok,
+            pl.max_horizontal("jaccard_ip", "jaccard_ua", "jaccard_key"),
+            pl.format("shared IP ranges {}, user agents {}, keys {}", pl.col("shared_ip").cast(pl.Int64), pl.col("shared_ua").cast(pl.Int64), pl.col("shared_key").cast(pl.Int64)),
+        ),
+    ):
+        edges.append(
+            wide.filter(cond).select(
+                "a", "b", pl.lit(kind).alias("kind"), weight.cast(pl.Float64).alias("weight"), ev.alias("evidence")
+            )
+        )
+    return pl.concat(edges).sort("a", "b", "kind")
+
+
+def form_campaigns(
+    edges: pl.DataFrame, base_scores: pl.DataFrame, template_fp: pl.DataFrame, link: LinkConfig
+) -> tuple[list[Campaign], dict[str, str]]:
+    """Connected components of the edge graph -> campaigns (largest score first) and member -> campaign id.
+
+    ``template_fp``: [entity_id, fingerprint] hashed skeletons per entity (shareable indicators)."""
+    if edges.is_empty():
+        return [], {}
+    ids = sorted(set(edges["a"].to_list()) | set(edges["b"].to_list()))
+    index = {e: i for i, e in enumerate(ids)}
+    a = np.array([index[x] for x in edges["a"].to_list()])
+    b = np.array([index[x] for x in edges["b"].to_list()])
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(ids), len(ids)))
+    _, labels = connected_components(graph, directed=False)
+    score_of = dict(zip(base_scores["entity_id"].to_list(), base_scores["base_score"].to_list(), strict=True))
+    comps: dict[int, list[str]] = {}
+    for e, lab in zip(ids, labels, strict=True):
+        comps.setdefault(int(lab), []).append(e)
+    edge_rows = edges.to_dicts()
+    fps = template_fp.group_by("entity_id").agg(pl.col("fingerprint")) if not template_fp.is_empty() else None
+    fp_of: dict[str, list[str]] = (
+        dict(zip(fps["entity_id"].to_list(), fps["fingerprint"].to_list(), strict=True)) if fps is not None else {}
+    )
+    campaigns: list[Campaign] = []
+    membership: dict[str, str] = {}
+    for members in comps.values():
+        if len(members) < link.min_campaign_size:
+            continue
+        members = sorted(members)
+        mset = set(members)
+        member_edges = [r for r in edge_rows if r["a"] in mset]
+        scores = sorted((score_of.get(m, 0.0) for m in members), reverse=True)
+        # Campaign score: the members' mean, raised by size (many accounts doing the same thing is itself
+        # evidence), capped by the best member plus a margin so benign look-alikes cannot add up to a campaign.
+        mean = sum(scores) / len(scores)
+        size_boost = 1.0 + 0.1 * math.log2(len(members))
+        score = min(1.0, mean * size_boost, scores[0] + 0.25)
+        kinds = tuple(sorted({r["kind"] for r in member_edges}))
+        cid = "cmp-" + hashlib.sha256("\n".join(members).encode()).hexdigest()[:10]
+        shared_fp: set[str] | None = None
+        for m in members:
+            s = set(fp_of.get(m, []))
+            shared_fp = s if shared_fp is None else shared_fp | s
+        counts: dict[str, int] = {}
+        for r in member_edges:
+            counts[r["kind"]] = counts.get(r["kind"], 0) + 1
+        evidence = ", ".join(f"{n} {k} edges" for k, n in sorted(counts.items()))
+        campaigns.append(
+            Campaign(
+                campaign_id=cid,
+                account_ids=tuple(members),
+                score=round(score, 6),
+                size=len(members),
+                edge_kinds=kinds,
+                evidence=f"{len(members)} accounts linked by {evidence}",
+                edges=tuple(
+                    LinkEdge(a=r["a"], b=r["b"], kind=r["kind"], weight=round(float(r["weight"]), 6), evidence=r["evidence"])
+                    for r in member_edges
+                ),
+                template_fingerprints=tuple(sorted(shared_fp or ()))[:50],
+            )
+        )
+        for m in members:
+            membership[m] = cid
+    campaigns.sort(key=lambda c: (-c.score, c.campaign_id))
+    return campaigns, membership
+
+
+def template_fingerprints(frame: pl.DataFrame, min_count: int = 3) -> pl.DataFrame:
+    """Per entity, sha256 fingerprints of its recurring skeletons: indicators that can be shared with
+    other providers without sharing prompt text."""
+    return (
+        frame.group_by("entity_id", "skeleton")
+        .agg(pl.len().alias("n"))
+        .filter(pl.col("n") >= min_count)
+        .select(
+            "entity_id",
+            pl.col("skeleton").map_elements(
+                lambda s: "sk:" + hashlib.sha256(s.encode("utf-8", "surrogatepass")).hexdigest()[:16],
+                return_dtype=pl.String(),
+            ).alias("fingerprint"),
+        )
+    )

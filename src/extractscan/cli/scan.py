@@ -1,0 +1,90 @@
+"""``extractscan scan``: ingest (optionally) and scan, write the result files, print a summary."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from extractscan import api
+from extractscan.cli._common import EXIT_FINDINGS, console, fail, get_config
+from extractscan.findings import ScanResult
+
+
+class Entity(str, Enum):
+    account = "account"
+    principal = "principal"
+    api_key = "api_key"
+    end_user = "end_user"
+
+
+class StdoutFormat(str, Enum):
+    terminal = "terminal"
+    json = "json"
+    none = "none"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("scan")
+    def scan_cmd(
+        paths: Annotated[list[Path] | None, typer.Argument(help="Log files or folders to ingest first (into OUT/store unless --store is given).")] = None,
+        out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for accounts.parquet/csv, campaigns.parquet, report.json.")] = Path("extractscan-out"),
+        store: Annotated[Path | None, typer.Option("--store", help="Store to scan (and to ingest PATHs into).")] = None,
+        config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML configuration file.")] = None,
+        entity: Annotated[Entity, typer.Option("--entity", help="What is scored.")] = Entity.account,
+        since: Annotated[str | None, typer.Option("--since", help="Only requests at or after this ISO time (UTC if no zone).")] = None,
+        until: Annotated[str | None, typer.Option("--until", help="Only requests before this ISO time.")] = None,
+        no_embed: Annotated[bool, typer.Option("--no-embed", help="Skip sentence embeddings (embedding detectors are skipped).")] = False,
+        device: Annotated[str | None, typer.Option("--device", help="Embedding device: cpu or cuda.")] = None,
+        fmt: Annotated[StdoutFormat, typer.Option("--format", "-f", help="What to print on stdout.")] = StdoutFormat.terminal,
+        fail_above: Annotated[float | None, typer.Option("--fail-above", help="Exit 3 when any account scores at or above this.")] = None,
+        stable: Annotated[bool, typer.Option("--stable", help="Leave out timestamps and timings: byte-identical output for the same input and seed.")] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on the terminal.")] = False,
+    ) -> None:
+        """Score every account for extraction and link campaigns; write the results to OUT."""
+        cfg = get_config(config)
+        if no_embed:
+            cfg = cfg.replace(embed=dataclasses.replace(cfg.embed, enabled=False))
+        if device:
+            cfg = cfg.replace(embed=dataclasses.replace(cfg.embed, device=device))
+        con = console(quiet=quiet)
+        store_dir = store or out / "store"
+        if paths:
+            missing = [p for p in paths if not p.exists()]
+            if missing:
+                fail(f"no such file or folder: {missing[0]}")
+            report = api.ingest(paths, store_dir, cfg)
+            totals = getattr(report, "totals", None)
+            if totals is not None:
+                con.print(
+                    f"ingested into {store_dir}: read {totals.read}, stored {totals.stored}, "
+                    f"duplicate {totals.duplicate}, quarantined {totals.quarantined}", markup=False
+                )
+        elif store is None:
+            fail("give log PATHs to ingest, or --store STORE to scan", 2)
+        elif not store_dir.exists():
+            fail(f"no store at {store_dir}")
+        try:
+            result = api.scan_store(store_dir, cfg, entity=entity.value, since=since, until=until)
+        except ValueError as e:
+            fail(str(e), 2)
+        api.write_outputs(result, out, stable=stable)
+        if fmt is StdoutFormat.json:
+            from extractscan.report import json as json_report
+
+            sys.stdout.write(json_report.render(result, stable=stable))
+        elif fmt is StdoutFormat.terminal and not quiet:
+            _print_summary(result, out)
+        if fail_above is not None and any(a.score >= fail_above for a in result.accounts):
+            raise typer.Exit(EXIT_FINDINGS)
+
+
+def _print_summary(result: ScanResult, out: Path) -> None:
+    from extractscan.report import terminal
+
+    terminal.print_report(result)
+    console().print(f"results written to {out}", markup=False)

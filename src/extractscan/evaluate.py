@@ -1,0 +1,156 @@
+"""Measure a scan against labels (``labels.csv`` from ``extractscan synth``: account_id, kind, campaign_id
+and, for diluted accounts, extraction_share).
+
+Positive kinds are the extraction kinds (extractor, hydra, diluted, paraphrase); negatives are benign_chat,
+benign_app and benchmark_runner. Reported: AUROC and average precision of the score, TPR and FPR of
+``flagged``, recall (flag rate) per labelled kind, campaign-linking recall and purity, and optionally
+queries-until-flagged (re-scans of growing time prefixes of the store).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+POSITIVE_KINDS = ("extractor", "hydra", "diluted", "paraphrase")
+NEGATIVE_KINDS = ("benign_chat", "benign_app", "benchmark_runner")
+
+
+@dataclass(frozen=True)
+class KindStats:
+    kind: str
+    accounts: int
+    flagged: int
+    rate: float
+    mean_score: float
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    accounts: int
+    positives: int
+    negatives: int
+    unscored_labelled: int  # labelled accounts absent from the scan
+    auroc: float | None
+    average_precision: float | None
+    tpr: float | None
+    fpr: float | None
+    per_kind: list[KindStats]
+    diluted_min_share: float
+    diluted_recall_at_min_share: float | None
+    campaign_recall: float | None  # share of labelled campaign members inside their best-matching campaign
+    campaign_purity: float | None  # share of those predicted campaigns' members that belong to the label
+    campaigns: list[dict[str, Any]] = field(default_factory=list)
+    all_positives_above_all_negatives: bool = False
+    queries_until_flagged: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def auroc(y: np.ndarray, s: np.ndarray) -> float | None:
+    """Mann–Whitney AUROC with ties counted half."""
+    pos, neg = s[y == 1], s[y == 0]
+    if len(pos) == 0 or len(neg) == 0:
+        return None
+    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
+    allv = np.concatenate([pos, neg])[order]
+    ranks = np.empty(len(allv))
+    i = 0
+    while i < len(allv):  # average ranks over ties
+        j = i
+        while j + 1 < len(allv) and allv[j + 1] == allv[i]:
+            j += 1
+        ranks[i : j + 1] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    r = np.empty(len(allv))
+    r[order] = ranks
+    r_pos = r[: len(pos)].sum()
+    return float((r_pos - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def average_precision(y: np.ndarray, s: np.ndarray) -> float | None:
+    if y.sum() == 0:
+        return None
+    order = np.lexsort((np.arange(len(s)), -s))
+    yy = y[order]
+    tp = np.cumsum(yy)
+    precision = tp / np.arange(1, len(yy) + 1)
+    return float((precision * yy).sum() / yy.sum())
+
+
+def load_labels(path: Path) -> pl.DataFrame:
+    df = pl.read_csv(path, infer_schema_length=0)  # all strings; ids must not become numbers
+    if "extraction_share" in df.columns:
+        df = df.with_columns(pl.col("extraction_share").cast(pl.Float64, strict=False))
+    else:
+        df = df.with_columns(pl.lit(None, dtype=pl.Float64()).alias("extraction_share"))
+    if "campaign_id" not in df.columns:
+        df = df.with_columns(pl.lit(None, dtype=pl.String()).alias("campaign_id"))
+    return df.with_columns(pl.when(pl.col("campaign_id") == "").then(None).otherwise(pl.col("campaign_id")).alias("campaign_id"))
+
+
+def evaluate(accounts: pl.DataFrame, labels: pl.DataFrame, *, diluted_min_share: float = 0.10) -> Evaluation:
+    """``accounts``: the scan's accounts table (account_id, score, flagged, campaign_id)."""
+    joined = labels.join(
+        accounts.select("account_id", "score", "flagged", pl.col("campaign_id").alias("pred_campaign")),
+        on="account_id",
+        how="left",
+    )
+    unscored = int(joined["score"].null_count())
+    joined = joined.with_columns(
+        pl.col("score").fill_null(0.0), pl.col("flagged").fill_null(False),
+        pl.col("kind").is_in(list(POSITIVE_KINDS)).cast(pl.Int8).alias("y"),
+    ).filter(pl.col("kind").is_in(list(POSITIVE_KINDS + NEGATIVE_KINDS)))
+    y = joined["y"].to_numpy()
+    s = joined["score"].to_numpy().astype(float)
+    f = joined["flagged"].to_numpy().astype(bool)
+    pos, neg = int(y.sum()), int((1 - y).sum())
+    per_kind = []
+    for kind in POSITIVE_KINDS + NEGATIVE_KINDS:
+        k = joined.filter(pl.col("kind") == kind)
+        if k.height:
+            n_flag = int(k["flagged"].sum())
+            per_kind.append(KindStats(kind, k.height, n_flag, n_flag / k.height, float(k["score"].mean())))  # type: ignore[arg-type]
+    dil = joined.filter((pl.col("kind") == "diluted") & (pl.col("extraction_share").fill_null(1.0) >= diluted_min_share))
+    camp_recall, camp_purity, camp_rows = _campaign_metrics(joined)
+    above = bool(pos and neg and s[y == 1].min() > s[y == 0].max())
+    return Evaluation(
+        accounts=joined.height, positives=pos, negatives=neg, unscored_labelled=unscored,
+        auroc=auroc(y, s), average_precision=average_precision(y, s),
+        tpr=float(f[y == 1].mean()) if pos else None, fpr=float(f[y == 0].mean()) if neg else None,
+        per_kind=per_kind, diluted_min_share=diluted_min_share,
+        diluted_recall_at_min_share=float(dil["flagged"].mean()) if dil.height else None,  # type: ignore[arg-type]
+        campaign_recall=camp_recall, campaign_purity=camp_purity, campaigns=camp_rows,
+        all_positives_above_all_negatives=above,
+    )
+
+
+def _campaign_metrics(joined: pl.DataFrame) -> tuple[float | None, float | None, list[dict[str, Any]]]:
+    labelled = joined.filter(pl.col("campaign_id").is_not_null())
+    if labelled.is_empty():
+        return None, None, []
+    pred_sizes = dict(
+        joined.filter(pl.col("pred_campaign").is_not_null()).group_by("pred_campaign").agg(pl.len()).iter_rows()
+    )
+    rows, hit, total, pure_num, pure_den = [], 0, 0, 0, 0
+    for cid in sorted(labelled["campaign_id"].unique().to_list()):
+        members = labelled.filter(pl.col("campaign_id") == cid)
+        counts = members.filter(pl.col("pred_campaign").is_not_null()).group_by("pred_campaign").agg(pl.len().alias("n"))
+        best, n_best = None, 0
+        if counts.height:
+            top = counts.sort(["n", "pred_campaign"], descending=[True, False]).row(0)
+            best, n_best = top[0], int(top[1])
+        size_pred = int(pred_sizes.get(best, 0)) if best else 0
+        rows.append({"campaign_id": cid, "members": members.height, "best_match": best, "matched": n_best,
+                     "predicted_size": size_pred})
+        hit += n_best
+        total += members.height
+        if best:
+            pure_num += n_best
+            pure_den += size_pred
+    return hit / total, (pure_num / pure_den if pure_den else None), rows

@@ -1,0 +1,140 @@
+"""The scan frame: one row per request of one partition of entities, ready for the detectors.
+
+Built from the store with polars only. Each partition holds every request of the entities whose id hashes
+into it, so per-entity work (clustering, features) never needs another partition; the same function will run
+per partition on a cluster later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from extractscan.config import Config
+
+ENTITY_COLUMNS = {
+    "account": "account_id",
+    "principal": "principal_id",
+    "api_key": "api_key_id",
+    "end_user": "end_user_id",
+}
+
+# Canonical columns the detectors may read. Bulky ones (response text, full message lists) stay in the store.
+FRAME_SOURCE_COLUMNS = [
+    "record_id",
+    "source_format",
+    "event_time",
+    "account_id",
+    "principal_id",
+    "api_key_id",
+    "end_user_id",
+    "session_id",
+    "client_ip",
+    "user_agent",
+    "model_requested",
+    "model_served",
+    "system_text",
+    "n_messages",
+    "n_user_turns",
+    "last_user_text",
+    "prefix_hash",
+    "prompt_chars",
+    "response_chars",
+    "n_response_choices",
+    "max_output_tokens",
+    "temperature",
+    "n_requested",
+    "logprobs",
+    "top_logprobs",
+    "reasoning_effort",
+    "thinking_budget_tokens",
+    "tools_count",
+    "part_types",
+    "input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "status",
+]
+
+# Columns the frame adds (name -> dtype), documented in docs/design.md.
+DERIVED_COLUMNS: dict[str, pl.DataType] = {
+    "entity_id": pl.String(),
+    "ts": pl.Float64(),
+    "text": pl.String(),
+    "text_norm": pl.String(),
+    "skeleton": pl.String(),
+    "skeleton_id": pl.UInt64(),
+    "cluster_id": pl.Int64(),
+    "global_cluster_id": pl.Int64(),
+    "embedding_row": pl.Int32(),
+}
+
+
+@dataclass(frozen=True)
+class FrameStats:
+    rows: int
+    entities: int
+    lsh_candidates: int
+    lsh_confirmed: int
+
+
+def partition_expr(entity_col: str, n_partitions: int) -> pl.Expr:
+    """Partition number of an entity: a stable hash of its id modulo ``n_partitions``."""
+    return (pl.col(entity_col).fill_null("").hash(seed=17) % n_partitions).cast(pl.Int32)
+
+
+def load_requests(
+    lf: pl.LazyFrame,
+    *,
+    entity: str = "account",
+    since: float | None = None,
+    until: float | None = None,
+    partition: int = 0,
+    n_partitions: int = 1,
+) -> pl.DataFrame:
+    """Select one partition of the store's requests with the columns the frame needs."""
+    if entity not in ENTITY_COLUMNS:
+        raise ValueError(f"entity must be one of {sorted(ENTITY_COLUMNS)}")
+    ecol = ENTITY_COLUMNS[entity]
+    present = set(lf.collect_schema().names())
+    cols = [c for c in FRAME_SOURCE_COLUMNS if c in present]
+    q = lf.select(cols).with_columns(
+        pl.col(ecol).alias("entity_id"),
+        (pl.col("event_time").dt.epoch("us").cast(pl.Float64) / 1e6).alias("ts"),
+    )
+    # Rows without the chosen identity cannot be attributed to an entity: they are counted by the scan
+    # (ScanResult.unattributed_requests) and left out here.
+    q = q.filter(pl.col("entity_id").is_not_null())
+    if since is not None:
+        q = q.filter(pl.col("ts") >= since)
+    if until is not None:
+        q = q.filter(pl.col("ts") < until)
+    if n_partitions > 1:
+        q = q.filter(partition_expr("entity_id", n_partitions) == partition)
+    return q.collect()
+
+
+def build_frame(requests: pl.DataFrame, cfg: Config) -> tuple[pl.DataFrame, FrameStats]:
+    """Add text, normalisation, skeletons and near-duplicate clusters to one partition of requests."""
+    from extractscan.cluster.minhash import cluster_texts
+    from extractscan.cluster.normalize import normalize_expr, skeleton_expr, skeleton_id_expr
+
+    frame = requests.with_columns(
+        pl.coalesce(pl.col("last_user_text"), pl.col("system_text"), pl.lit("")).alias("text"),
+    )
+    frame = frame.with_columns(normalize_expr(pl.col("text")).alias("text_norm"))
+    frame = frame.with_columns(skeleton_expr(pl.col("text_norm")).alias("skeleton"))
+    frame = frame.with_columns(skeleton_id_expr(pl.col("skeleton")).alias("skeleton_id"))
+    frame = frame.with_row_index("row_id")
+    clusters, stats = cluster_texts(frame.select("row_id", "entity_id", "text_norm"), cfg.cluster)
+    frame = frame.join(clusters, on="row_id", how="left").with_columns(
+        pl.lit(None, dtype=pl.Int32()).alias("embedding_row")
+    )
+    frame = frame.sort(["entity_id", "ts", "record_id"], nulls_last=True)
+    return frame, FrameStats(
+        rows=frame.height,
+        entities=frame["entity_id"].n_unique(),
+        lsh_candidates=int(getattr(stats, "candidates", 0)),
+        lsh_confirmed=int(getattr(stats, "confirmed", 0)),
+    )

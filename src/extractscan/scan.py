@@ -1,0 +1,309 @@
+"""One scan: store -> partitions -> frame -> detectors -> scores -> campaigns -> ScanResult.
+
+Per partition of entities (by id hash) the scan builds the frame, embeds the budgeted sample and runs every
+detector's ``features``; it keeps only small per-entity tables. The cross-entity step then clusters the
+per-entity template representatives across entities, scores every detector over the population, combines
+scores, links campaigns and ranks. Memory is bounded by one partition plus the per-entity tables.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from extractscan import __version__
+from extractscan.campaigns import build_edges, form_campaigns, link_tokens, partition_link_parts, template_fingerprints
+from extractscan.config import Config
+from extractscan.detectors.base import Detector, EmbeddingSet, ScanContext, result_frame
+from extractscan.detectors.registry import enabled_detectors, weight_of
+from extractscan.findings import RESULT_VERSION, AccountFinding, DetectorResult, ScanResult, ScanStats
+from extractscan.prepare import ENTITY_COLUMNS, build_frame, load_requests
+from extractscan.scoring import clamp01, combine, contributions, explain, lifted, severity
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class _Timer:
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def add(self, stage: str, t0: float) -> float:
+        now = time.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + (now - t0)
+        return now
+
+
+def _epoch(v: str | datetime | None) -> float | None:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        v = datetime.fromisoformat(v)
+    if v.tzinfo is None:
+        v = v.replace(tzinfo=UTC)
+    return v.timestamp()
+
+
+def scan_frame_source(lf: pl.LazyFrame, cfg: Config, *, entity: str = "account", since: Any = None, until: Any = None,
+                      progress: Progress | None = None, manifest: list[dict[str, Any]] | None = None,
+                      embed_cache_dir: Any = None) -> ScanResult:
+    """Scan the requests of a LazyFrame in the canonical schema (normally ``Store.scan()``)."""
+    timer = _Timer()
+    t0 = time.perf_counter()
+    s_since, s_until = _epoch(since), _epoch(until)
+    ecol = ENTITY_COLUMNS[entity]
+    counts = lf.select(pl.len().alias("n"), pl.col(ecol).null_count().alias("nulls")).collect()
+    total_rows = int(counts["n"][0])
+    unattributed = int(counts["nulls"][0])
+    n_parts = max(1, math.ceil(total_rows / max(1, cfg.partition_rows)))
+
+    want_embed = cfg.embed.enabled
+    detectors = enabled_detectors(cfg, skip=frozenset() if want_embed else frozenset({"embeddings"}))
+    need_embed = want_embed and any("embeddings" in d.requires or d.exemplars for d in detectors)
+    embedder = cache = None
+    reference = np.zeros((0, 384), dtype=np.float32)
+    exemplar_vectors: dict[str, np.ndarray] = {}
+    embedded = cache_hits = 0
+    if need_embed:
+        from extractscan.cluster.embed import Embedder, EmbeddingCache
+
+        embedder = Embedder(cfg.embed)
+        cache = EmbeddingCache(embed_cache_dir) if embed_cache_dir is not None else None
+        ref_texts = _reference_texts(lf, cfg, entity, s_since, s_until)
+        reference, hits = _encode(ref_texts, embedder, cache)
+        embedded += len(ref_texts)
+        cache_hits += hits
+        for d in detectors:
+            if d.exemplars:
+                exemplar_vectors[d.id], _ = _encode(list(d.exemplars), embedder, None)
+    t0 = timer.add("load", t0)
+
+    base_ctx = ScanContext(config=cfg, n_entities=0)
+    feats: dict[str, list[pl.DataFrame]] = {d.id: [] for d in detectors}
+    ent_parts, clus_parts, buck_parts, infra_parts, fp_parts = [], [], [], [], []
+    lsh_c = lsh_k = 0
+    window = [math.inf, -math.inf]
+    for p in range(n_parts):
+        requests = load_requests(lf, entity=entity, since=s_since, until=s_until, partition=p, n_partitions=n_parts)
+        t0 = timer.add("load", t0)
+        if requests.is_empty():
+            continue
+        frame, fstats = build_frame(requests, cfg)
+        lsh_c += fstats.lsh_candidates
+        lsh_k += fstats.lsh_confirmed
+        t0 = timer.add("cluster", t0)
+        emb = None
+        if need_embed and embedder is not None:
+            frame, vectors, hits, n_new = _embed_partition(frame, cfg, embedder, cache)
+            embedded += n_new
+            cache_hits += hits
+            emb = EmbeddingSet(vectors=vectors, reference=reference, exemplar_vectors=exemplar_vectors)
+            t0 = timer.add("embed", t0)
+        ts = frame["ts"].drop_nulls()
+        if len(ts):
+            window[0] = min(window[0], float(ts.min()))  # type: ignore[arg-type]
+            window[1] = max(window[1], float(ts.max()))  # type: ignore[arg-type]
+        ctx_p = base_ctx.with_embeddings(emb)
+        for d in detectors:
+            feats[d.id].append(d.features(frame, ctx_p))
+        t0 = timer.add("detect", t0)
+        ent_parts.append(
+            frame.group_by("entity_id").agg(
+                pl.len().alias("n_requests"), pl.col("ts").min().alias("first_seen"), pl.col("ts").max().alias("last_seen")
+            )
+        )
+        c, b, i = partition_link_parts(frame, cfg.link)
+        clus_parts.append(c)
+        buck_parts.append(b)
+        infra_parts.append(i)
+        fp_parts.append(template_fingerprints(frame))
+        t0 = timer.add("link", t0)
+        if progress:
+            progress("partitions", p + 1, n_parts)
+
+    entities = pl.concat(ent_parts) if ent_parts else pl.DataFrame(
+        schema={"entity_id": pl.String(), "n_requests": pl.UInt32(), "first_seen": pl.Float64(), "last_seen": pl.Float64()}
+    )
+    win = (window[0], window[1]) if window[0] <= window[1] else (None, None)
+    ctx = ScanContext(
+        config=cfg, window_start=win[0], window_end=win[1], n_entities=entities.height,
+        embeddings=EmbeddingSet(vectors=np.zeros((0, reference.shape[1] if reference.ndim == 2 else 384), np.float32),
+                                reference=reference, exemplar_vectors=exemplar_vectors) if need_embed else None,
+    )
+
+    # Cross-entity scoring of every detector over the population.
+    long_parts = []
+    results: dict[str, pl.DataFrame] = {}
+    for d in detectors:
+        f = pl.concat(feats[d.id], how="diagonal_relaxed") if feats[d.id] else pl.DataFrame({"entity_id": []}, schema={"entity_id": pl.String()})
+        r = result_frame(d.score(f, ctx))
+        results[d.id] = r
+        long_parts.append(r.select("entity_id", pl.lit(d.id).alias("detector_id"), "score", "confidence"))
+    t0 = timer.add("detect", t0)
+    weights = {d.id: weight_of(type(d), cfg) for d in detectors}
+    long = pl.concat(long_parts) if long_parts else pl.DataFrame(
+        schema={"entity_id": pl.String(), "detector_id": pl.String(), "score": pl.Float64(), "confidence": pl.Float64()}
+    )
+    combined = combine(long, weights, cfg.scoring)
+    contrib = contributions(long, combined, weights, cfg.scoring)
+    t0 = timer.add("score", t0)
+
+    # Campaign linking.
+    campaigns: list = []
+    membership: dict[str, str] = {}
+    if cfg.link.enabled and clus_parts:
+        clusters = pl.concat(clus_parts)
+        clusters_global = _global_clusters(clusters, cfg)
+        tokens = link_tokens(clusters_global, pl.concat(buck_parts), pl.concat(infra_parts))
+        edges = build_edges(tokens, combined.select("entity_id", "base_score"), cfg.link, cfg.cluster)
+        campaigns, membership = form_campaigns(edges, combined.select("entity_id", "base_score"), pl.concat(fp_parts), cfg.link)
+    t0 = timer.add("link", t0)
+
+    accounts = _findings(entities, combined, contrib, results, detectors, weights, campaigns, membership, cfg)
+    timer.add("score", t0)
+    detectors_meta = tuple({"id": d.id, "name": d.name, "summary": d.summary} for d in detectors)
+    return ScanResult(
+        version=RESULT_VERSION,
+        tool_version=__version__,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        entity=entity,
+        window=win,
+        alert_threshold=cfg.scoring.alert_threshold,
+        config=cfg.to_dict(),
+        manifest=manifest or [],
+        stats=ScanStats(
+            requests=total_rows - unattributed,
+            entities=entities.height,
+            unattributed_requests=unattributed,
+            partitions=n_parts,
+            lsh_candidates=lsh_c,
+            lsh_confirmed=lsh_k,
+            embedded_texts=embedded,
+            embedding_cache_hits=cache_hits,
+            stage_seconds={k: round(v, 3) for k, v in timer.seconds.items()},
+        ),
+        accounts=tuple(accounts),
+        campaigns=tuple(campaigns),
+        detectors=detectors_meta,
+    )
+
+
+def _global_clusters(clusters: pl.DataFrame, cfg: Config) -> pl.DataFrame:
+    """Cross-entity clusters of the per-entity cluster representatives (small: one text per recurring
+    cluster per entity)."""
+    from extractscan.cluster.minhash import cluster_texts
+
+    if clusters.is_empty():
+        return clusters.select("entity_id", "cluster_id", pl.lit(None, dtype=pl.Int64()).alias("global_cluster_id"))
+    reps = clusters.sort("entity_id", "cluster_id").with_row_index("row_id")
+    out, _ = cluster_texts(reps.select("row_id", "entity_id", pl.col("rep_text").alias("text_norm")), cfg.cluster)
+    return reps.join(out.select("row_id", "global_cluster_id"), on="row_id").select(
+        "entity_id", "cluster_id", "global_cluster_id"
+    )
+
+
+def _reference_texts(lf: pl.LazyFrame, cfg: Config, entity: str, since: float | None, until: float | None) -> list[str]:
+    """A deterministic population sample (by hash of the record id) used as the benign reference."""
+    ecol = ENTITY_COLUMNS[entity]
+    q = lf.filter(pl.col(ecol).is_not_null() & pl.col("last_user_text").is_not_null())
+    if since is not None:
+        q = q.filter(pl.col("event_time").dt.epoch("us") >= int(since * 1e6))
+    if until is not None:
+        q = q.filter(pl.col("event_time").dt.epoch("us") < int(until * 1e6))
+    ref = (
+        q.select("record_id", "last_user_text")
+        .with_columns(pl.col("record_id").hash(seed=cfg.seed + 101).alias("_h"))
+        .bottom_k(cfg.embed.reference_sample, by="_h")
+        .sort("_h")
+        .collect()
+    )
+    return ref["last_user_text"].to_list()
+
+
+def _encode(texts: list[str], embedder: Any, cache: Any) -> tuple[np.ndarray, int]:
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32), 0
+    if cache is not None:
+        vecs, hits = cache.get_or_compute(texts, embedder)
+        return np.asarray(vecs, dtype=np.float32), int(hits)
+    return np.asarray(embedder.encode(texts), dtype=np.float32), 0
+
+
+def _embed_partition(frame: pl.DataFrame, cfg: Config, embedder: Any, cache: Any) -> tuple[pl.DataFrame, np.ndarray, int, int]:
+    from extractscan.cluster.embed import select_for_embedding
+
+    chosen = select_for_embedding(frame.select("row_id", "entity_id", "cluster_id", "text"), cfg.embed)
+    chosen_ids = pl.Series("row_id", chosen, dtype=frame.schema["row_id"]) if not isinstance(chosen, pl.Series) else chosen.cast(frame.schema["row_id"])
+    sel = frame.filter(pl.col("row_id").is_in(chosen_ids.implode())).sort("row_id")
+    texts = sel["text"].to_list()
+    vectors, hits = _encode(texts, embedder, cache)
+    mapping = sel.select("row_id").with_row_index("embedding_row").with_columns(pl.col("embedding_row").cast(pl.Int32))
+    frame = frame.drop("embedding_row").join(mapping, on="row_id", how="left")
+    return frame, vectors, hits, len(texts) - hits
+
+
+def _findings(
+    entities: pl.DataFrame,
+    combined: pl.DataFrame,
+    contrib: pl.DataFrame,
+    results: dict[str, pl.DataFrame],
+    detectors: list[Detector],
+    weights: dict[str, float],
+    campaigns: list,
+    membership: dict[str, str],
+    cfg: Config,
+) -> list[AccountFinding]:
+    """Assemble typed findings (a loop over entities, not requests) and rank them."""
+    camp_score = {c.campaign_id: c.score for c in campaigns}
+    base = {r["entity_id"]: r for r in combined.to_dicts()}
+    contrib_of: dict[tuple[str, str], float] = {
+        (r["entity_id"], r["detector_id"]): r["contribution"] for r in contrib.to_dicts()
+    }
+    det_rows: dict[str, dict[str, dict[str, Any]]] = {}
+    for d in detectors:
+        for r in results[d.id].to_dicts():
+            det_rows.setdefault(r["entity_id"], {})[d.id] = r
+    provisional = []
+    for e in entities.sort("entity_id").to_dicts():
+        eid = e["entity_id"]
+        b = base.get(eid, {})
+        base_score = clamp01(float(b.get("base_score", 0.0) or 0.0))
+        cid = membership.get(eid)
+        score = lifted(base_score, camp_score[cid], cfg.link.member_lift) if cid else base_score
+        enough = e["n_requests"] >= cfg.scoring.min_requests or cid is not None
+        flagged = bool(score >= cfg.scoring.alert_threshold and enough)
+        drs = []
+        parts = []
+        for d in detectors:
+            r = det_rows.get(eid, {}).get(d.id)
+            if r is None:
+                continue
+            c = float(contrib_of.get((eid, d.id), 0.0) or 0.0)
+            drs.append(
+                DetectorResult(
+                    detector_id=d.id, name=d.name,
+                    value=None if r["value"] is None else round(float(r["value"]), 6),
+                    score=round(float(r["score"]), 6), confidence=round(float(r["confidence"]), 6),
+                    weight=weights[d.id], contribution=round(c, 6), summary=r["summary"] or "",
+                    request_ids=tuple(r["request_ids"] or ()), cluster_ids=tuple(r["cluster_ids"] or ()),
+                    examples=tuple(r["examples"] or ()),
+                )
+            )
+            parts.append((d.name, c, r["summary"] or ""))
+        provisional.append(
+            dict(
+                entity_id=eid, score=round(score, 6), severity=severity(score),
+                confidence=round(clamp01(float(b.get("confidence", 0.0) or 0.0)), 6), flagged=flagged,
+                reasons=explain(score, flagged, parts, cid), n_requests=int(e["n_requests"]),
+                first_seen=e["first_seen"], last_seen=e["last_seen"], campaign_id=cid,
+                base_score=round(base_score, 6), detectors=tuple(drs),
+            )
+        )
+    provisional.sort(key=lambda a: (-a["score"], -a["n_requests"], a["entity_id"]))
+    return [AccountFinding(rank=i + 1, **a) for i, a in enumerate(provisional)]
