@@ -230,16 +230,18 @@ def _encode(texts: list[str], embedder: Any, cache: Any) -> tuple[np.ndarray, in
     if not texts:
         return np.zeros((0, 384), dtype=np.float32), 0
     if cache is not None:
-        vecs, hits = cache.get_or_compute(texts, embedder)
-        return np.asarray(vecs, dtype=np.float32), int(hits)
+        vecs = cache.get_or_compute(texts, embedder)
+        return np.asarray(vecs, dtype=np.float32), int(cache.last.hits if cache.last else 0)
     return np.asarray(embedder.encode(texts), dtype=np.float32), 0
 
 
 def _embed_partition(frame: pl.DataFrame, cfg: Config, embedder: Any, cache: Any) -> tuple[pl.DataFrame, np.ndarray, int, int]:
-    from extractscan.cluster.embed import select_for_embedding
+    from extractscan.cluster.embed import embedding_plan
 
-    chosen = select_for_embedding(frame.select("row_id", "entity_id", "cluster_id", "text"), cfg.embed)
-    chosen_ids = pl.Series("row_id", chosen, dtype=frame.schema["row_id"]) if not isinstance(chosen, pl.Series) else chosen.cast(frame.schema["row_id"])
+    # The population reference is sampled once for the whole scan, so only the per-account part of the
+    # budget is taken here.
+    plan = embedding_plan(frame.select("row_id", "entity_id", "cluster_id", "text"), cfg.embed, seed=cfg.seed)
+    chosen_ids = plan.filter(pl.col("for_account"))["row_id"].cast(frame.schema["row_id"])
     sel = frame.filter(pl.col("row_id").is_in(chosen_ids.implode())).sort("row_id")
     texts = sel["text"].to_list()
     vectors, hits = _encode(texts, embedder, cache)
