@@ -180,7 +180,6 @@ def parse_time(v: Any) -> datetime | None:
             dt = _from_number(float(s))
         except ValueError:
             s2 = _TRAILING_TZ.sub("", s)
-            tz_given = s2 != s
             # Python's fromisoformat accepts at most 6 fractional digits; Azure writes 7.
             m = re.match(r"^(.*?[T ]\d{2}:\d{2}:\d{2})\.(\d+)(.*)$", s2)
             if m:
@@ -191,13 +190,14 @@ def parse_time(v: Any) -> datetime | None:
                 return None
             if dt.tzinfo is None:
                 dt = dt.replace(tzinfo=UTC)
-            elif tz_given:
-                dt = dt.astimezone(UTC)
     else:
         return None
     if dt is None:
         return None
-    dt = dt.astimezone(UTC)
+    try:
+        dt = dt.astimezone(UTC)  # an offset near year 1 or 9999 overflows
+    except OverflowError:
+        return None
     if not (_TS_MIN <= dt < _TS_MAX):
         return None
     return dt

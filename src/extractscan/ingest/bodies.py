@@ -8,11 +8,46 @@ that with their envelope fields. Nothing here raises on odd input: unknown shape
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
-from extractscan.ingest.base import as_bool, as_float, as_int, as_str, get_path, maybe_json
+import orjson
+
+from extractscan.ingest.base import (
+    ParseOutcome,
+    Rejected,
+    as_bool,
+    as_float,
+    as_int,
+    as_str,
+    get_path,
+    maybe_json,
+    parse_time,
+)
 from extractscan.schema import CanonicalRow, Message
+
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+
+
+def token_sum(a: int | None, b: int | None) -> int | None:
+    """``a + b`` when both are known and the sum fits the int64 token columns."""
+    if a is None or b is None:
+        return None
+    s = a + b
+    return s if -(2**63) <= s < 2**63 else None
+
+
+def _mapping(v: Any) -> Mapping[str, Any]:
+    return v if isinstance(v, Mapping) else {}
+
+
+def as_int32(v: Any) -> int | None:
+    """``as_int`` for the int32 columns (top_k, n, top_logprobs, status_code): out of range gives None,
+    so that one absurd value cannot make a whole Arrow batch fail."""
+    i = as_int(v)
+    return i if i is not None and _INT32_MIN <= i <= _INT32_MAX else None
+
 
 # Roles normalised to four values; Gemini's "model" is the assistant.
 _ROLE_MAP = {
@@ -32,6 +67,10 @@ _ROLE_MAP = {
 def _role(v: Any) -> str:
     r = as_str(v)
     return _ROLE_MAP.get(r.lower(), r.lower()) if r else "user"
+
+
+_MEDIA_KEYS = ("image", "document", "video", "inlineData", "fileData")
+_PART_KIND = {"image_url": "image", "input_image": "image", "inlineData": "media", "fileData": "file"}
 
 
 def content_text(content: Any, part_types: set[str]) -> str:
@@ -59,25 +98,27 @@ def content_text(content: Any, part_types: set[str]) -> str:
         text = part.get("text")
         if isinstance(text, str) and ptype in (None, "text", "input_text", "output_text", "summary_text"):
             out.append(text)
+        elif ptype is None and "cachePoint" in part and len(part) == 1:
+            continue  # Converse prompt-cache marker: not content
+        elif ptype is None and isinstance(part.get("guardContent"), Mapping):  # Converse guarded text
+            out.append(as_str(get_path(part, "guardContent", "text", "text")) or "")
+        elif ptype == "redacted_thinking" or (ptype is None and "reasoningContent" in part):
+            part_types.add("thinking")
         elif ptype in ("tool_result", "function_call_output") or "toolResult" in part:
             part_types.add("tool_result")
             inner = part.get("content", part.get("output", get_path(part, "toolResult", "content")))
             out.append(content_text(inner, part_types))
-        elif ptype == "thinking" and isinstance(part.get("thinking"), str):
+        elif ptype == "thinking":
             part_types.add("thinking")
-        elif "toolUse" in part or ptype in ("tool_use", "function_call"):
-            part_types.add("tool_use")
-        elif "functionCall" in part:
+        elif "toolUse" in part or "functionCall" in part or ptype in ("tool_use", "function_call"):
             part_types.add("tool_use")
         elif "functionResponse" in part:
             part_types.add("tool_result")
         elif isinstance(text, str):
             out.append(text)
         else:
-            kind = ptype or next((k for k in ("image", "document", "inlineData", "fileData") if k in part), None)
-            kind = {"image_url": "image", "input_image": "image", "inlineData": "media", "fileData": "file"}.get(
-                kind or "", kind or "part"
-            )
+            kind = ptype or next((k for k in _MEDIA_KEYS if k in part), None)
+            kind = _PART_KIND.get(kind or "", kind or "part")
             part_types.add(kind)
             out.append(f"[{kind}]")
     return "\n".join(s for s in out if s)
@@ -158,9 +199,27 @@ def _tags(v: Any) -> list[dict[str, str]] | None:
     for k, val in v.items():
         s = val if isinstance(val, str) else as_str(val)
         if s is None and val is not None:
-            s = str(val)
+            try:  # nested values keep a stable JSON form rather than a Python repr
+                s = orjson.dumps(val, option=orjson.OPT_SORT_KEYS).decode()
+            except (TypeError, orjson.JSONEncodeError):
+                s = str(val)
         out.append({"key": str(k), "value": s or ""})
     return out
+
+
+def tags(v: Any) -> list[dict[str, str]] | None:
+    """A ``{key: value}`` mapping as the canonical ``tags`` list (values as strings); None when empty."""
+    return _tags(v)
+
+
+def _first_int(*values: Any) -> int | None:
+    """The first value that coerces to an int (a null ``max_completion_tokens`` must not hide
+    ``max_tokens``)."""
+    for v in values:
+        i = as_int(v)
+        if i is not None:
+            return i
+    return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -173,12 +232,12 @@ def openai_chat_request(body: Mapping[str, Any]) -> CanonicalRow:
     msgs, systems = _messages(body.get("messages"), pt)
     _finish_prompt(row, msgs, systems, pt)
     _set(row, "model_requested", as_str(body.get("model")))
-    _set(row, "max_output_tokens", as_int(body.get("max_completion_tokens", body.get("max_tokens"))))
+    _set(row, "max_output_tokens", _first_int(body.get("max_completion_tokens"), body.get("max_tokens")))
     _set(row, "temperature", as_float(body.get("temperature")))
     _set(row, "top_p", as_float(body.get("top_p")))
-    _set(row, "n_requested", as_int(body.get("n")))
+    _set(row, "n_requested", as_int32(body.get("n")))
     _set(row, "logprobs", as_bool(body.get("logprobs")))
-    _set(row, "top_logprobs", as_int(body.get("top_logprobs")))
+    _set(row, "top_logprobs", as_int32(body.get("top_logprobs")))
     _set(row, "seed", as_int(body.get("seed")))
     _set(row, "stream", as_bool(body.get("stream")))
     _set(row, "reasoning_effort", as_str(body.get("reasoning_effort")))
@@ -199,7 +258,7 @@ def openai_responses_request(body: Mapping[str, Any]) -> CanonicalRow:
     _set(row, "max_output_tokens", as_int(body.get("max_output_tokens")))
     _set(row, "temperature", as_float(body.get("temperature")))
     _set(row, "top_p", as_float(body.get("top_p")))
-    tl = as_int(body.get("top_logprobs"))
+    tl = as_int32(body.get("top_logprobs"))
     _set(row, "top_logprobs", tl)
     if tl:
         row["logprobs"] = True
@@ -208,7 +267,8 @@ def openai_responses_request(body: Mapping[str, Any]) -> CanonicalRow:
     _set(row, "tools_count", _tools_count(body.get("tools")))
     _set(row, "response_format_type", as_str(get_path(body, "text", "format", "type")))
     _set(row, "end_user_id", as_str(body.get("safety_identifier") or body.get("user")))
-    _set(row, "session_id", as_str(body.get("conversation") if isinstance(body.get("conversation"), str) else None))
+    conv = body.get("conversation")  # "conv_…" or {"id": "conv_…"}
+    _set(row, "session_id", as_str(conv.get("id") if isinstance(conv, Mapping) else conv))
     _set(row, "tags", _tags(body.get("metadata")))
     return row
 
@@ -234,7 +294,7 @@ def anthropic_request(body: Mapping[str, Any]) -> CanonicalRow:
     _set(row, "max_output_tokens", as_int(body.get("max_tokens")))
     _set(row, "temperature", as_float(body.get("temperature")))
     _set(row, "top_p", as_float(body.get("top_p")))
-    _set(row, "top_k", as_int(body.get("top_k")))
+    _set(row, "top_k", as_int32(body.get("top_k")))
     _set(row, "stream", as_bool(body.get("stream")))
     _set(row, "thinking_budget_tokens", _thinking_budget(body.get("thinking")))
     _set(row, "tools_count", _tools_count(body.get("tools")))
@@ -248,14 +308,17 @@ def converse_request(body: Mapping[str, Any]) -> CanonicalRow:
     msgs, systems = _messages(body.get("messages"), pt)
     sys_text = _system_text(body.get("system"), pt)
     _finish_prompt(row, msgs, ([sys_text] if sys_text else []) + systems, pt)
-    cfg = body.get("inferenceConfig") if isinstance(body.get("inferenceConfig"), Mapping) else {}
-    _set(row, "max_output_tokens", as_int(cfg.get("maxTokens")))
+    cfg = _mapping(body.get("inferenceConfig"))
+    # Converse uses camelCase; Nova's native InvokeModel body the same shape in snake_case.
+    _set(row, "max_output_tokens", _first_int(cfg.get("maxTokens"), cfg.get("max_new_tokens")))
     _set(row, "temperature", as_float(cfg.get("temperature")))
-    _set(row, "top_p", as_float(cfg.get("topP")))
+    _set(row, "top_p", as_float(cfg.get("topP", cfg.get("top_p"))))
+    _set(row, "top_k", as_int32(cfg.get("topK", cfg.get("top_k"))))
     extra = body.get("additionalModelRequestFields")
     if isinstance(extra, Mapping):
         _set(row, "thinking_budget_tokens", _thinking_budget(extra.get("thinking")))
-        _set(row, "top_k", as_int(extra.get("top_k")))
+        if row.get("top_k") is None:
+            _set(row, "top_k", as_int32(extra.get("top_k")))
     _set(row, "tools_count", _tools_count(body.get("toolConfig")))
     _set(row, "tags", _tags(body.get("requestMetadata")))
     return row
@@ -267,14 +330,14 @@ def gemini_request(body: Mapping[str, Any]) -> CanonicalRow:
     msgs, systems = _messages(body.get("contents"), pt)
     sys_text = _system_text(body.get("systemInstruction") or body.get("system_instruction"), pt)
     _finish_prompt(row, msgs, ([sys_text] if sys_text else []) + systems, pt)
-    cfg = body.get("generationConfig") if isinstance(body.get("generationConfig"), Mapping) else {}
+    cfg = _mapping(body.get("generationConfig"))
     _set(row, "max_output_tokens", as_int(cfg.get("maxOutputTokens")))
     _set(row, "temperature", as_float(cfg.get("temperature")))
     _set(row, "top_p", as_float(cfg.get("topP")))
-    _set(row, "top_k", as_int(cfg.get("topK")))
-    _set(row, "n_requested", as_int(cfg.get("candidateCount")))
+    _set(row, "top_k", as_int32(cfg.get("topK")))
+    _set(row, "n_requested", as_int32(cfg.get("candidateCount")))
     _set(row, "logprobs", as_bool(cfg.get("responseLogprobs")))
-    _set(row, "top_logprobs", as_int(cfg.get("logprobs")))
+    _set(row, "top_logprobs", as_int32(cfg.get("logprobs")))
     _set(row, "seed", as_int(cfg.get("seed")))
     _set(row, "response_format_type", as_str(cfg.get("responseMimeType")))
     budget = get_path(cfg, "thinkingConfig", "thinkingBudget")
@@ -284,8 +347,75 @@ def gemini_request(body: Mapping[str, Any]) -> CanonicalRow:
     return row
 
 
+_CONVERSE_BLOCK_KEYS = frozenset(
+    {"text", "image", "document", "video", "toolUse", "toolResult", "guardContent", "cachePoint"}
+    | {"reasoningContent"}
+)
+# Content block types only the Anthropic Messages API uses (OpenAI uses image_url / input_image / file).
+_ANTHROPIC_BLOCK_TYPES = frozenset(
+    (
+        "image",
+        "document",
+        "tool_use",
+        "tool_result",
+        "thinking",
+        "redacted_thinking",
+        "search_result",
+        "server_tool_use",
+        "web_search_tool_result",
+        "container_upload",
+    )
+)
+_ANTHROPIC_KEYS = ("anthropic_version", "anthropic_beta", "thinking", "stop_sequences", "top_k")
+
+
+def _blocks(msgs: Any) -> list[Mapping[str, Any]]:
+    """The content blocks of a message list (first 64 messages), for shape detection."""
+    out: list[Mapping[str, Any]] = []
+    if not isinstance(msgs, list):
+        return out
+    for m in msgs[:64]:
+        c = m.get("content") if isinstance(m, Mapping) else None
+        if isinstance(c, list):
+            out.extend(b for b in c if isinstance(b, Mapping))
+    return out
+
+
+def is_converse_block(b: Any) -> bool:
+    """A Bedrock Converse content block: ``{"text": …}``, ``{"toolUse": …}`` … without a ``type``."""
+    return isinstance(b, Mapping) and "type" not in b and any(k in b for k in _CONVERSE_BLOCK_KEYS)
+
+
+def anthropic_markers(body: Any) -> bool:
+    """True when a ``messages`` body has something only the Anthropic Messages API has: a top-level
+    ``system`` (string or typed blocks), ``thinking``, ``top_k``, ``stop_sequences``, ``anthropic_version``,
+    ``metadata`` holding only ``user_id``, tools with ``input_schema`` or Anthropic content block types.
+    A plain ``{model, max_tokens, messages}`` has none and is left to OpenAI Chat Completions."""
+    if not isinstance(body, Mapping):
+        return False
+    if any(k in body for k in _ANTHROPIC_KEYS):
+        return True
+    system = body.get("system")
+    if isinstance(system, str):
+        return True
+    if isinstance(system, list) and system and all(isinstance(b, Mapping) and "type" in b for b in system):
+        return True
+    md = body.get("metadata")
+    if isinstance(md, Mapping) and list(md) == ["user_id"]:
+        return True
+    tools = body.get("tools")
+    if isinstance(tools, list) and any(isinstance(t, Mapping) and "input_schema" in t for t in tools[:64]):
+        return True
+    for b in _blocks(body.get("messages")):
+        t = b.get("type")
+        if isinstance(t, str) and t in _ANTHROPIC_BLOCK_TYPES:
+            return True
+    return False
+
+
 def request_kind(body: Any) -> str | None:
-    """Which request shape a body is: openai_chat, openai_responses, anthropic, converse, gemini."""
+    """Which request shape a body is: openai_chat, openai_responses, anthropic, converse, gemini,
+    openai_completions; None when unknown. Ambiguous ``{model, max_tokens, messages}`` is openai_chat."""
     if not isinstance(body, Mapping):
         return None
     if "contents" in body:
@@ -296,18 +426,14 @@ def request_kind(body: Any) -> str | None:
         return "converse"
     msgs = body.get("messages")
     if isinstance(msgs, list):
-        if "anthropic_version" in body or "thinking" in body or "stop_sequences" in body or "top_k" in body:
+        blocks = _blocks(msgs)
+        if any(is_converse_block(b) for b in blocks):
+            return "converse"
+        system = body.get("system")
+        if isinstance(system, list) and any(is_converse_block(b) for b in system):
+            return "converse"
+        if anthropic_markers(body):
             return "anthropic"
-        if isinstance(body.get("system"), str | list) and "max_tokens" in body:
-            return "anthropic"
-        # Converse blocks are {"text": ...} without a "type".
-        for m in msgs:
-            c = m.get("content") if isinstance(m, Mapping) else None
-            if isinstance(c, list) and c and isinstance(c[0], Mapping):
-                if "type" not in c[0] and ("text" in c[0] or "toolUse" in c[0] or "toolResult" in c[0]):
-                    return "converse"
-                if c[0].get("type") in ("tool_use", "tool_result", "thinking", "document"):
-                    return "anthropic"
         return "openai_chat"
     if "prompt" in body:
         return "openai_completions"
@@ -315,10 +441,19 @@ def request_kind(body: Any) -> str | None:
 
 
 def legacy_completions_request(body: Mapping[str, Any]) -> CanonicalRow:
-    row = openai_chat_request({k: v for k, v in body.items() if k != "messages"})
+    row = openai_chat_request({k: v for k, v in body.items() if k not in ("messages", "logprobs")})
     row["api_surface"] = "completions"
+    # Legacy completions: ``logprobs`` is an int, the number of alternatives per token.
+    lp = body.get("logprobs")
+    if isinstance(lp, bool):
+        row["logprobs"] = lp
+    elif (n_lp := as_int32(lp)) is not None:
+        row["logprobs"] = True
+        row["top_logprobs"] = n_lp
     p = body.get("prompt")
-    text = p if isinstance(p, str) else "\n".join(x for x in p if isinstance(x, str)) if isinstance(p, list) else ""
+    if isinstance(p, list):
+        p = "\n".join(x for x in p if isinstance(x, str))
+    text = p if isinstance(p, str) else ""
     if text:
         row["messages"] = [{"role": "user", "text": text}]
     return row
@@ -347,19 +482,30 @@ def request_body(body: Any, kind: str | None = None) -> CanonicalRow:
 # Response bodies
 
 
+_CONTENT_KEYS = ("choices", "output", "content", "candidates")
+
+
 def response_body(body: Any) -> CanonicalRow:
-    """Parse any response body: OpenAI chat / responses, Anthropic message, Converse output, Gemini."""
+    """Parse any response body: OpenAI chat / responses, Anthropic message, Converse output, Gemini.
+
+    A recognised successful body sets ``status="success"``; an error body (``{"error": {...}}``, Anthropic
+    ``{"type": "error"}``, a failed Responses object) sets ``status="error"`` and ``error_code``.
+    Unknown shapes give ``{}``. Readers merge their own envelope status first, so theirs wins."""
     body = maybe_json(body)
     row: CanonicalRow = {}
     if not isinstance(body, Mapping):
         return row
     pt: set[str] = set()
-    if isinstance(body.get("error"), Mapping) and not body.get("choices"):
-        row["status"] = "error"
-        _set(row, "error_code", as_str(get_path(body, "error", "type") or get_path(body, "error", "code")))
-        return row
+    pending = False  # a background Responses object still queued / in progress: no outcome yet
+    err = body.get("error")
     obj = as_str(body.get("object"))
-    usage = body.get("usage") if isinstance(body.get("usage"), Mapping) else {}
+    if isinstance(err, Mapping) and err:
+        row["status"] = "error"
+        _set(row, "error_code", as_str(err.get("type") or err.get("code")))
+        if obj != "response" and not any(body.get(k) for k in _CONTENT_KEYS):
+            _set(row, "request_id", as_str(body.get("request_id")))
+            return row
+    usage = _mapping(body.get("usage"))
     _set(row, "model_served", as_str(body.get("model") or body.get("modelVersion")))
     if isinstance(body.get("choices"), list):  # OpenAI chat (and legacy completions)
         choices = body["choices"]
@@ -373,25 +519,33 @@ def response_body(body: Any) -> CanonicalRow:
         _openai_usage(row, usage)
     elif obj == "response" or isinstance(body.get("output"), list):  # OpenAI Responses
         texts = []
-        for item in body.get("output") or []:
+        output = body.get("output")
+        for item in output if isinstance(output, list) else []:
             if isinstance(item, Mapping) and item.get("type") == "message":
                 texts.append(content_text(item.get("content"), pt))
         row["response_text"] = "\n".join(t for t in texts if t)
         row["n_response_choices"] = 1
         _set(row, "response_id", as_str(body.get("id")))
-        _set(row, "finish_reason", as_str(body.get("status")))
+        status = as_str(body.get("status"))
+        reason = as_str(get_path(body, "incomplete_details", "reason"))
+        _set(row, "finish_reason", reason or status)
+        if status in ("failed", "cancelled"):
+            row["status"] = "error"
+            if row.get("error_code") is None:
+                row["error_code"] = status
+        pending = status in ("in_progress", "queued")
         _set(row, "input_tokens", as_int(usage.get("input_tokens")))
         _set(row, "output_tokens", as_int(usage.get("output_tokens")))
         _set(row, "total_tokens", as_int(usage.get("total_tokens")))
         _set(row, "cache_read_tokens", as_int(get_path(usage, "input_tokens_details", "cached_tokens")))
+        _set(row, "cache_write_tokens", as_int(get_path(usage, "input_tokens_details", "cache_write_tokens")))
         _set(row, "reasoning_tokens", as_int(get_path(usage, "output_tokens_details", "reasoning_tokens")))
-    elif body.get("type") == "message" or (body.get("role") == "assistant" and "content" in body):  # Anthropic
-        row["response_text"] = content_text(
-            [b for b in body.get("content") or [] if not (isinstance(b, Mapping) and b.get("type") == "thinking")]
-            if isinstance(body.get("content"), list)
-            else body.get("content"),
-            pt,
-        )
+    elif body.get("type") == "message" or (body.get("role") == "assistant" and "content" in body):
+        # Anthropic Message; thinking blocks are not the answer.
+        content = body.get("content")
+        if isinstance(content, list):
+            content = [b for b in content if not (isinstance(b, Mapping) and b.get("type") == "thinking")]
+        row["response_text"] = content_text(content, pt)
         row["n_response_choices"] = 1
         _set(row, "response_id", as_str(body.get("id")))
         _set(row, "finish_reason", as_str(body.get("stop_reason")))
@@ -399,9 +553,7 @@ def response_body(body: Any) -> CanonicalRow:
         _set(row, "output_tokens", as_int(usage.get("output_tokens")))
         _set(row, "cache_read_tokens", as_int(usage.get("cache_read_input_tokens")))
         _set(row, "cache_write_tokens", as_int(usage.get("cache_creation_input_tokens")))
-        i, o = row.get("input_tokens"), row.get("output_tokens")
-        if i is not None and o is not None:
-            row["total_tokens"] = i + o
+        _set(row, "total_tokens", token_sum(row.get("input_tokens"), row.get("output_tokens")))
     elif isinstance(get_path(body, "output", "message"), Mapping):  # Converse
         row["response_text"] = content_text(get_path(body, "output", "message", "content"), pt)
         row["n_response_choices"] = 1
@@ -409,6 +561,8 @@ def response_body(body: Any) -> CanonicalRow:
         _set(row, "input_tokens", as_int(usage.get("inputTokens")))
         _set(row, "output_tokens", as_int(usage.get("outputTokens")))
         _set(row, "total_tokens", as_int(usage.get("totalTokens")))
+        _set(row, "cache_read_tokens", as_int(usage.get("cacheReadInputTokens")))
+        _set(row, "cache_write_tokens", as_int(usage.get("cacheWriteInputTokens")))
         _set(row, "latency_ms", as_float(get_path(body, "metrics", "latencyMs")))
     elif isinstance(body.get("candidates"), list):  # Gemini
         cands = body["candidates"]
@@ -416,7 +570,7 @@ def response_body(body: Any) -> CanonicalRow:
         first = cands[0] if cands and isinstance(cands[0], Mapping) else {}
         row["response_text"] = content_text(get_path(first, "content", "parts"), pt)
         _set(row, "finish_reason", as_str(first.get("finishReason")))
-        um = body.get("usageMetadata") if isinstance(body.get("usageMetadata"), Mapping) else {}
+        um = _mapping(body.get("usageMetadata"))
         _set(row, "input_tokens", as_int(um.get("promptTokenCount")))
         _set(row, "output_tokens", as_int(um.get("candidatesTokenCount")))
         _set(row, "total_tokens", as_int(um.get("totalTokenCount")))
@@ -425,7 +579,22 @@ def response_body(body: Any) -> CanonicalRow:
     elif isinstance(body.get("content"), str | list):  # bare {"role","content"} (Langfuse output)
         row["response_text"] = content_text(body.get("content"), pt)
         row["n_response_choices"] = 1
+    else:
+        return row
+    if not pending and row.get("status") is None:
+        row["status"] = "success"
     return row
+
+
+def response_time(body: Any) -> tuple[datetime | None, datetime | None]:
+    """(created, completed) times a response body carries: OpenAI ``created`` / ``created_at`` and
+    Responses ``completed_at`` (unix seconds). Anthropic, Converse and Gemini bodies carry none."""
+    body = maybe_json(body)
+    if not isinstance(body, Mapping):
+        return None, None
+    start = parse_time(body.get("created", body.get("created_at")))
+    end = parse_time(body.get("completed_at"))
+    return start, end
 
 
 def _openai_usage(row: CanonicalRow, usage: Mapping[str, Any]) -> None:
@@ -444,3 +613,44 @@ def merge(base: CanonicalRow, *more: CanonicalRow) -> CanonicalRow:
             if v is not None and base.get(k) is None:
                 base[k] = v  # type: ignore[literal-required]
     return base
+
+
+_RESPONSE_SURFACE = {
+    "chat.completion": ("openai", "chat.completions"),
+    "text_completion": ("openai", "completions"),
+    "response": ("openai", "responses"),
+}
+
+
+def response_surface(body: Any) -> tuple[str | None, str | None]:
+    """(provider, api_surface) of a response body, for rows that have no request body."""
+    body = maybe_json(body)
+    if not isinstance(body, Mapping):
+        return None, None
+    obj = as_str(body.get("object"))
+    if obj in _RESPONSE_SURFACE:
+        return _RESPONSE_SURFACE[obj]
+    if isinstance(body.get("choices"), list):
+        return "openai", "chat.completions"
+    if body.get("type") in ("message", "error") and ("content" in body or "error" in body):
+        return "anthropic", "messages"
+    if isinstance(get_path(body, "output", "message"), Mapping):
+        return "aws-bedrock", "converse"
+    if isinstance(body.get("candidates"), list):
+        return "google", "generate_content"
+    return None, None
+
+
+# --------------------------------------------------------------------------------------------------
+# Reader helpers
+
+
+def safe_outcomes(fn: Callable[[], Iterable[ParseOutcome]]) -> list[ParseOutcome]:
+    """Run a reader's mapping so that it cannot raise: a bug or an input nested beyond Python's recursion
+    limit becomes one ``Rejected`` for the record instead of an exception that stops the ingest."""
+    try:
+        return list(fn())
+    except RecursionError:
+        return [Rejected("too_deep", "record nested too deeply to map")]
+    except Exception as e:  # a reader never raises; the record goes to the quarantine with the reason
+        return [Rejected("parse_error", f"{type(e).__name__}: {e}"[:500])]
