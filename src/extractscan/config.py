@@ -54,9 +54,10 @@ class ClusterConfig:
     # Slot sweeps (cluster/normalize.py): a template frame is the longest skeleton prefix and suffix, each at
     # most frame_words words, shared by >= max(frame_min_support, frame_min_share * the entity's requests)
     # requests of one entity; what lies between is the slot fill.
-    frame_words: int = 4  # longest frame prefix / suffix, in words
+    frame_words: int = 6  # longest frame prefix / suffix, in words
     frame_min_support: int = 3  # a frame needs at least this many requests of the entity
     frame_min_share: float = 0.01  # ... and at least this share of the entity's requests
+    frame_min_continuation: float = 0.5  # a word extends a frame if this share of the shorter frame has it
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,10 @@ class ScoringConfig:
     # Detectors that say *what* is asked (intent). The others say *how* (volume, cadence, shape,
     # infrastructure) and only amplify intent: automation without extraction intent is a normal app.
     intent_detectors: list[str] = field(
-        default_factory=lambda: ["ES102", "ES103", "ES106", "ES107", "ES108", "ES109"]
+        default_factory=lambda: ["ES102", "ES106", "ES107", "ES108", "ES109"]
     )
-    intent_full_at: float = 1.0  # intent evidence at which behaviour signals count fully
+    intent_full_at: float = 1.5  # intent evidence at which behaviour signals count fully
+    behaviour_factor: float = 0.5  # behaviour evidence counts at this fraction (it is corroboration)
     midpoint: float = 2.0  # combined evidence giving score 0.5
     spread: float = 0.5  # logistic spread of the score around the midpoint
 
@@ -98,7 +100,7 @@ class LinkConfig:
     max_accounts_per_key: int = 25
     infra_min_score: float = 0.3  # infrastructure-only edges link entities that both score at least this
     min_campaign_size: int = 2
-    member_lift: float = 0.5  # score lift for members of a campaign, scaled by the campaign score
+    member_lift: float = 0.5  # lift for members of a campaign scoring >= the alert threshold, times its score
 
 
 @dataclass(frozen=True)

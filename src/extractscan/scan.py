@@ -277,7 +277,10 @@ def _findings(
         b = base.get(eid, {})
         base_score = clamp01(float(b.get("base_score", 0.0) or 0.0))
         cid = membership.get(eid)
-        score = lifted(base_score, camp_score[cid], cfg.link.member_lift) if cid else base_score
+        # Only a campaign that is itself suspicious lifts its members: two benign runners of the same public
+        # benchmark share templates too.
+        lift = cid is not None and camp_score[cid] >= cfg.scoring.alert_threshold
+        score = lifted(base_score, camp_score[cid], cfg.link.member_lift) if lift and cid else base_score
         enough = e["n_requests"] >= cfg.scoring.min_requests or cid is not None
         flagged = bool(score >= cfg.scoring.alert_threshold and enough)
         drs = []

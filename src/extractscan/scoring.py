@@ -5,10 +5,11 @@ The model (documented in docs/scoring.md):
 * each detector gives evidence ``e = weight × score × confidence``;
 * *intent* detectors (what is asked: templates, reasoning elicitation, rubric, capability targeting, output
   harvesting, semantic shift) add their evidence ``I`` in full;
-* *behaviour* detectors (volume, cadence, conversation shape, infrastructure, …) add their evidence ``B``
-  scaled by ``min(1, I / intent_full_at)``: automation alone is what every API integration looks like, so it
-  only strengthens a case that the prompts themselves make;
-* the combined evidence ``S = I + B × min(1, I / intent_full_at)`` maps to a score in [0, 1] with a logistic
+* *behaviour* detectors (volume, cadence, conversation shape, semantic shift, infrastructure, …) add their
+  evidence ``B`` scaled by ``behaviour_factor × min(1, I / intent_full_at)``: automation and an unusual
+  prompt distribution are what every API integration looks like, so they only strengthen a case that the
+  prompts themselves make;
+* the combined evidence ``S = I + behaviour_factor × B × min(1, I / intent_full_at)`` maps to a score in [0, 1] with a logistic
   curve centred on ``midpoint``; ``flagged`` is ``score >= alert_threshold`` with at least ``min_requests``
   requests (smaller entities can still be flagged through a campaign);
 * the confidence is the evidence-weighted mean of the detectors' confidences; the severity is a band of
@@ -67,7 +68,9 @@ def combine(results: pl.DataFrame, weights: dict[str, float], cfg: ScoringConfig
         ).alias("confidence"),
     )
     amp = (pl.col("intent") / cfg.intent_full_at).clip(0.0, 1.0)
-    per = per.with_columns((pl.col("intent") + pl.col("behaviour") * amp).alias("evidence")).with_columns(
+    per = per.with_columns(
+        (pl.col("intent") + cfg.behaviour_factor * pl.col("behaviour") * amp).alias("evidence")
+    ).with_columns(
         logistic(pl.col("evidence"), cfg.midpoint, cfg.spread).alias("base_score")
     )
     return per.sort("entity_id")
@@ -91,7 +94,7 @@ def contributions(results: pl.DataFrame, combined: pl.DataFrame, weights: dict[s
         .with_columns(
             pl.when(pl.col("detector_id").is_in(list(intent)))
             .then(pl.col("raw"))
-            .otherwise(pl.col("raw") * amp)
+            .otherwise(cfg.behaviour_factor * pl.col("raw") * amp)
             .alias("eff")
         )
         .with_columns(

@@ -97,7 +97,8 @@ class Detector:
             from extractscan.config import ConfigError
 
             raise ConfigError(
-                f"unknown parameter(s) {sorted(unknown)} for detector {cls.id} ({cls.name}); known: {sorted(known)}"
+                f"unknown parameter(s) {sorted(unknown)} for detector {cls.id} ({cls.name}); "
+                f"known: {sorted(known)}"
             )
         return cls(cls.Params(**overrides))
 
@@ -135,7 +136,8 @@ def result_frame(df: pl.DataFrame) -> pl.DataFrame:
 
 def ramp(x: pl.Expr, lo: float, hi: float) -> pl.Expr:
     """0 below ``lo``, 1 above ``hi``, linear between: the usual way a measurement becomes a score."""
-    return ((x - lo) / (hi - lo)).clip(0.0, 1.0)
+    # Cast first: an unsigned count minus a threshold would wrap around instead of going negative.
+    return ((x.cast(pl.Float64) - lo) / (hi - lo)).clip(0.0, 1.0)
 
 
 def volume_confidence(n: pl.Expr, full_at: float = 50.0) -> pl.Expr:
