@@ -38,16 +38,33 @@ def scan_store(store_dir: str | Path, cfg: Config | None = None, *, entity: str 
 
 
 def write_outputs(result: ScanResult, out: str | Path, *, stable: bool = False) -> list[Path]:
-    """Write the scan contract files (accounts.parquet/csv, campaigns.parquet, report.json) into ``out``;
-    returns the paths written."""
+    """Write the scan contract files (accounts.parquet, campaigns.parquet) and every report format
+    (report.json, accounts.csv, report.md, report.html, report.txt) into ``out``; returns the paths."""
+    from extractscan.report import FILE_NAMES, WRITERS
     from extractscan.report import json as json_report
     from extractscan.report.tables import write_all
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_all(result, out)
-    json_report.write(result, out / "report.json", stable=stable)
-    return [out / n for n in ("accounts.parquet", "accounts.csv", "campaigns.parquet", "report.json")]
+    written = [out / "accounts.parquet", out / "accounts.csv", out / "campaigns.parquet"]
+    for fmt, render in WRITERS.items():
+        path = out / FILE_NAMES[fmt]
+        if fmt == "json":
+            json_report.write(result, path, stable=stable)
+        elif fmt != "csv":  # accounts.csv was written by write_all (same bytes as render_csv)
+            text = render(_stable(result) if stable else result)
+            path.write_text(text, encoding="utf-8")
+        if path not in written:
+            written.append(path)
+    return written
+
+
+def _stable(result: ScanResult) -> ScanResult:
+    """The result without volatile parts (creation time, stage timings), for byte-identical reports."""
+    return dataclasses.replace(
+        result, created_at="", stats=dataclasses.replace(result.stats, stage_seconds={})
+    )
 
 
 def _plain(m: Any) -> dict[str, Any]:

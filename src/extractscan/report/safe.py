@@ -23,12 +23,13 @@ def terminal_text(s: object, limit: int | None = None) -> str:
 
 
 def csv_cell(s: object) -> object:
-    """Neutralise spreadsheet formulas: a text cell starting with = + - @ (or tab / CR) gets a leading
-    apostrophe. Numbers and None pass through untouched."""
+    """Neutralise spreadsheet formulas: a text cell starting with = + - @ gets a leading apostrophe, and
+    control characters are removed. Numbers and None pass through untouched."""
     if s is None or isinstance(s, bool | int | float):
         return s
-    text = str(s)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    # Control characters (NUL, ESC, …) never help a spreadsheet reader; drop them like for a terminal.
+    text = _CONTROL.sub(" ", _ANSI.sub("", str(s)))
+    if text[:1] in ("=", "+", "-", "@"):
         return "'" + text
     return text
 

@@ -8,6 +8,7 @@ column per detector, and reasons.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import polars as pl
@@ -80,3 +81,14 @@ def write_all(result: ScanResult, out: Path) -> None:
     accounts_frame(result).write_parquet(out / "accounts.parquet", compression="zstd")
     write_accounts_csv(result, out / "accounts.csv")
     campaigns_frame(result).write_parquet(out / "campaigns.parquet", compression="zstd")
+
+
+def render_csv(result: ScanResult) -> str:
+    """The accounts CSV as text (same columns and neutralised cells as :func:`write_accounts_csv`)."""
+    df = accounts_frame(result)
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(df.columns)
+    for row in df.iter_rows():
+        w.writerow([csv_cell(v) for v in row])
+    return buf.getvalue()

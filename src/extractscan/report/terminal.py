@@ -6,6 +6,7 @@ rendered as plain text (rich markup is never interpreted in it)."""
 from __future__ import annotations
 
 from io import StringIO
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -25,9 +26,12 @@ def build(result: ScanResult, top: int = 25) -> list[Table | Text]:
         style="bold",
     )
     t = Table(title=f"Top {min(top, len(result.accounts))} {result.entity}s by score", show_lines=False)
-    for col, kw in (("#", {"justify": "right"}), (result.entity, {}), ("score", {"justify": "right"}),
-                    ("severity", {}), ("requests", {"justify": "right"}), ("campaign", {}), ("top reasons", {"ratio": 1})):
-        t.add_column(col, **kw)  # type: ignore[arg-type]
+    columns: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("#", {"justify": "right"}), (result.entity, {}), ("score", {"justify": "right"}), ("severity", {}),
+        ("requests", {"justify": "right"}), ("campaign", {}), ("top reasons", {"ratio": 1}),
+    )
+    for col, kw in columns:
+        t.add_column(col, **kw)
     for a in result.accounts[:top]:
         reasons = "; ".join(
             terminal_text(f"{d.name}: {d.summary}", 110)
@@ -52,7 +56,13 @@ def build(result: ScanResult, top: int = 25) -> list[Table | Text]:
             members = ", ".join(terminal_text(m, 24) for m in camp.account_ids[:6])
             if camp.size > 6:
                 members += f", … (+{camp.size - 6})"
-            c.add_row(Text(camp.campaign_id), f"{camp.score:.2f}", str(camp.size), ", ".join(camp.edge_kinds), Text(members))
+            c.add_row(
+                Text(terminal_text(camp.campaign_id)),
+                f"{camp.score:.2f}",
+                str(camp.size),
+                Text(terminal_text(", ".join(camp.edge_kinds))),
+                Text(members),
+            )
         parts.append(c)
     return parts
 
