@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -37,3 +38,22 @@ def get_config(path: Path | None) -> Config:
 
 def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
+
+
+# Terminal escape sequences (CSI, OSC, other ESC sequences), C0/C1 controls and bidi overrides: log
+# content is hostile and must not drive the terminal (or reorder what is shown) when printed.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: object, limit: int | None = None) -> str:
+    """Log content made safe to print: escape sequences and control characters removed, newlines and
+    tabs shown as spaces, cut to ``limit`` characters. Print it as ``rich.text.Text`` (or ``escape`` it)
+    so that brackets are not read as rich markup."""
+    s = "" if text is None else str(text)
+    s = _ANSI.sub("", s)
+    s = s.replace("\r\n", " ").replace("\n", " ").replace("\t", " ").replace("\r", " ")
+    s = _CONTROL.sub("", s)
+    if limit is not None and len(s) > limit:
+        s = s[: max(0, limit - 1)] + "…"
+    return s
