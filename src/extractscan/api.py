@@ -12,18 +12,32 @@ from extractscan.config import Config
 from extractscan.findings import ScanResult
 
 
-def ingest(paths: Sequence[str | Path], store_dir: str | Path, cfg: Config | None = None, *,
-           fmt: str | None = None, progress: Any = None) -> Any:
+def ingest(
+    paths: Sequence[str | Path],
+    store_dir: str | Path,
+    cfg: Config | None = None,
+    *,
+    fmt: str | None = None,
+    progress: Any = None,
+) -> Any:
     """Ingest log files / folders into the store at ``store_dir``; returns the IngestReport."""
     from extractscan.ingest.pipeline import ingest_paths
     from extractscan.store import Store
 
-    return ingest_paths([Path(p) for p in paths], Store(Path(store_dir)), cfg or Config(), fmt=fmt, progress=progress)
+    return ingest_paths(
+        [Path(p) for p in paths], Store(Path(store_dir)), cfg or Config(), fmt=fmt, progress=progress
+    )
 
 
-def scan_store(store_dir: str | Path, cfg: Config | None = None, *, entity: str = "account",
-               since: str | datetime | None = None, until: str | datetime | None = None,
-               progress: Any = None) -> ScanResult:
+def scan_store(
+    store_dir: str | Path,
+    cfg: Config | None = None,
+    *,
+    entity: str = "account",
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
+    progress: Any = None,
+) -> ScanResult:
     """Scan an existing store and return the immutable result (nothing is written)."""
     from extractscan.scan import scan_frame_source
     from extractscan.store import Store
@@ -32,8 +46,14 @@ def scan_store(store_dir: str | Path, cfg: Config | None = None, *, entity: str 
     store = Store(Path(store_dir))
     manifest = [_plain(m) for m in store.manifest()]
     return scan_frame_source(
-        store.scan(), cfg, entity=entity, since=since, until=until, progress=progress,
-        manifest=manifest, embed_cache_dir=store.cache_dir("embeddings"),
+        store.scan(),
+        cfg,
+        entity=entity,
+        since=since,
+        until=until,
+        progress=progress,
+        manifest=manifest,
+        embed_cache_dir=store.cache_dir("embeddings"),
     )
 
 

@@ -45,7 +45,9 @@ def ip_range_expr(col: pl.Expr) -> pl.Expr:
     return pl.coalesce(v4, v6)
 
 
-def partition_link_parts(frame: pl.DataFrame, link: LinkConfig) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def partition_link_parts(
+    frame: pl.DataFrame, link: LinkConfig
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Per partition, the small tables linking needs (columnar):
 
     * ``clusters``: [entity_id, cluster_id, n, rep_text] for recurring clusters of prompts with >= 4 words
@@ -62,7 +64,11 @@ def partition_link_parts(frame: pl.DataFrame, link: LinkConfig) -> tuple[pl.Data
     buckets = (
         frame.filter(pl.col("ts").is_not_null())
         .join(rec.select("entity_id", "cluster_id"), on=["entity_id", "cluster_id"])
-        .select("entity_id", "cluster_id", (pl.col("ts") // link.sync_bucket_seconds).cast(pl.Int64).alias("bucket"))
+        .select(
+            "entity_id",
+            "cluster_id",
+            (pl.col("ts") // link.sync_bucket_seconds).cast(pl.Int64).alias("bucket"),
+        )
         .unique()
     )
     infra = []
@@ -84,7 +90,9 @@ def link_tokens(clusters_global: pl.DataFrame, buckets: pl.DataFrame, infra: pl.
     cluster has a cross-entity ``global_cluster_id`` (``clusters_global``: [entity_id, cluster_id,
     global_cluster_id])."""
     tmpl = clusters_global.select(
-        "entity_id", pl.lit("template").alias("kind"), pl.format("t{}", pl.col("global_cluster_id")).alias("token")
+        "entity_id",
+        pl.lit("template").alias("kind"),
+        pl.format("t{}", pl.col("global_cluster_id")).alias("token"),
     )
     timing = buckets.join(clusters_global, on=["entity_id", "cluster_id"]).select(
         "entity_id",
@@ -98,7 +106,9 @@ def link_tokens(clusters_global: pl.DataFrame, buckets: pl.DataFrame, infra: pl.
     )
 
 
-def build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfig, cluster: ClusterConfig) -> pl.DataFrame:
+def build_edges(
+    tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfig, cluster: ClusterConfig
+) -> pl.DataFrame:
     """Cross-entity step: candidate pairs from the capped inverted index, then the edge rules above.
 
     ``base_scores``: [entity_id, base_score]. Returns [a, b, kind, weight, evidence]."""
@@ -122,7 +132,15 @@ def build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfi
         .rename({"entity_id": "a", "entity_id_b": "b"})
     )
     if pairs.is_empty():
-        return pl.DataFrame(schema={"a": pl.String(), "b": pl.String(), "kind": pl.String(), "weight": pl.Float64(), "evidence": pl.String()})
+        return pl.DataFrame(
+            schema={
+                "a": pl.String(),
+                "b": pl.String(),
+                "kind": pl.String(),
+                "weight": pl.Float64(),
+                "evidence": pl.String(),
+            }
+        )
     pairs = (
         pairs.join(sizes.rename({"entity_id": "a", "size": "size_a"}), on=["a", "kind"], how="left")
         .join(sizes.rename({"entity_id": "b", "size": "size_b"}), on=["b", "kind"], how="left")
@@ -138,9 +156,11 @@ def build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfi
                 wide = wide.with_columns(pl.lit(0.0).alias(name))
     wide = wide.fill_null(0)
     scores = base_scores.select("entity_id", "base_score")
-    wide = wide.join(scores.rename({"entity_id": "a", "base_score": "sa"}), on="a", how="left").join(
-        scores.rename({"entity_id": "b", "base_score": "sb"}), on="b", how="left"
-    ).with_columns(pl.col("sa").fill_null(0.0), pl.col("sb").fill_null(0.0))
+    wide = (
+        wide.join(scores.rename({"entity_id": "a", "base_score": "sa"}), on="a", how="left")
+        .join(scores.rename({"entity_id": "b", "base_score": "sb"}), on="b", how="left")
+        .with_columns(pl.col("sa").fill_null(0.0), pl.col("sb").fill_null(0.0))
+    )
 
     template_ok = (pl.col("shared_template") >= link.min_shared_templates) & (
         pl.col("jaccard_template") >= link.template_jaccard
@@ -161,24 +181,42 @@ def build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfi
             "template",
             template_ok,
             pl.col("jaccard_template"),
-            pl.format("{} shared templates (Jaccard {})", pl.col("shared_template").cast(pl.Int64), pl.col("jaccard_template").round(2)),
+            pl.format(
+                "{} shared templates (Jaccard {})",
+                pl.col("shared_template").cast(pl.Int64),
+                pl.col("jaccard_template").round(2),
+            ),
         ),
         (
             "timing",
             timing_ok,
             pl.col("jaccard_timing"),
-            pl.format("{} shared (template, {}s bucket) pairs (Jaccard {})", pl.col("shared_timing").cast(pl.Int64), pl.lit(link.sync_bucket_seconds), pl.col("jaccard_timing").round(2)),
+            pl.format(
+                "{} shared (template, {}s bucket) pairs (Jaccard {})",
+                pl.col("shared_timing").cast(pl.Int64),
+                pl.lit(link.sync_bucket_seconds),
+                pl.col("jaccard_timing").round(2),
+            ),
         ),
         (
             "infrastructure",
             infra_ok,
             pl.max_horizontal("jaccard_ip", "jaccard_ua", "jaccard_key"),
-            pl.format("shared IP ranges {}, user agents {}, keys {}", pl.col("shared_ip").cast(pl.Int64), pl.col("shared_ua").cast(pl.Int64), pl.col("shared_key").cast(pl.Int64)),
+            pl.format(
+                "shared IP ranges {}, user agents {}, keys {}",
+                pl.col("shared_ip").cast(pl.Int64),
+                pl.col("shared_ua").cast(pl.Int64),
+                pl.col("shared_key").cast(pl.Int64),
+            ),
         ),
     ):
         edges.append(
             wide.filter(cond).select(
-                "a", "b", pl.lit(kind).alias("kind"), weight.cast(pl.Float64).alias("weight"), ev.alias("evidence")
+                "a",
+                "b",
+                pl.lit(kind).alias("kind"),
+                weight.cast(pl.Float64).alias("weight"),
+                ev.alias("evidence"),
             )
         )
     return pl.concat(edges).sort("a", "b", "kind")
@@ -205,7 +243,9 @@ def form_campaigns(
     edge_rows = edges.to_dicts()
     fps = template_fp.group_by("entity_id").agg(pl.col("fingerprint")) if not template_fp.is_empty() else None
     fp_of: dict[str, list[str]] = (
-        dict(zip(fps["entity_id"].to_list(), fps["fingerprint"].to_list(), strict=True)) if fps is not None else {}
+        dict(zip(fps["entity_id"].to_list(), fps["fingerprint"].to_list(), strict=True))
+        if fps is not None
+        else {}
     )
     campaigns: list[Campaign] = []
     membership: dict[str, str] = {}
@@ -240,7 +280,13 @@ def form_campaigns(
                 edge_kinds=kinds,
                 evidence=f"{len(members)} accounts linked by {evidence}",
                 edges=tuple(
-                    LinkEdge(a=r["a"], b=r["b"], kind=r["kind"], weight=round(float(r["weight"]), 6), evidence=r["evidence"])
+                    LinkEdge(
+                        a=r["a"],
+                        b=r["b"],
+                        kind=r["kind"],
+                        weight=round(float(r["weight"]), 6),
+                        evidence=r["evidence"],
+                    )
                     for r in member_edges
                 ),
                 template_fingerprints=tuple(sorted(shared_fp or ()))[:50],
@@ -261,9 +307,11 @@ def template_fingerprints(frame: pl.DataFrame, min_count: int = 3) -> pl.DataFra
         .filter(pl.col("n") >= min_count)
         .select(
             "entity_id",
-            pl.col("skeleton").map_elements(
+            pl.col("skeleton")
+            .map_elements(
                 lambda s: "sk:" + hashlib.sha256(s.encode("utf-8", "surrogatepass")).hexdigest()[:16],
                 return_dtype=pl.String(),
-            ).alias("fingerprint"),
+            )
+            .alias("fingerprint"),
         )
     )

@@ -80,9 +80,7 @@ class ScoringConfig:
     min_requests: int = 5  # accounts with fewer requests are scored but never flagged alone
     # Detectors that say *what* is asked (intent). The others say *how* (volume, cadence, shape,
     # infrastructure) and only amplify intent: automation without extraction intent is a normal app.
-    intent_detectors: list[str] = field(
-        default_factory=lambda: ["ES102", "ES106", "ES107", "ES108", "ES109"]
-    )
+    intent_detectors: list[str] = field(default_factory=lambda: ["ES102", "ES106", "ES107", "ES108", "ES109"])
     intent_full_at: float = 1.5  # intent evidence at which behaviour signals count fully
     behaviour_factor: float = 0.5  # behaviour evidence counts at this fraction (it is corroboration)
     midpoint: float = 2.0  # combined evidence giving score 0.5
@@ -149,8 +147,10 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
             kwargs[key] = _build(_SECTIONS[key], value, f"{where}{key}.")
         else:
             default = f.default if f.default is not dataclasses.MISSING else None
-            if default is not None and not isinstance(value, type(default)) and not (
-                isinstance(default, float) and isinstance(value, int)
+            if (
+                default is not None
+                and not isinstance(value, type(default))
+                and not (isinstance(default, float) and isinstance(value, int))
             ):
                 raise ConfigError(
                     f"'{where}{key}' must be {type(default).__name__}, got {type(value).__name__}"

@@ -44,7 +44,7 @@ def _params_table(cls: type) -> list[str]:
         comments[m.group(1)] = m.group(2).strip()
     out = ["| parameter | default | meaning |", "|---|---|---|"]
     for f in dataclasses.fields(params):
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
         out.append(f"| `{f.name}` | `{default!r}` | {comments.get(f.name, '')} |")
     return out
 
@@ -101,17 +101,23 @@ def configuration_md() -> str:
         "|---|---|---|",
     ]
     sections = {
-        "": config_mod.Config, "ingest": config_mod.IngestConfig, "cluster": config_mod.ClusterConfig,
-        "embed": config_mod.EmbedConfig, "scoring": config_mod.ScoringConfig, "link": config_mod.LinkConfig,
+        "": config_mod.Config,
+        "ingest": config_mod.IngestConfig,
+        "cluster": config_mod.ClusterConfig,
+        "embed": config_mod.EmbedConfig,
+        "scoring": config_mod.ScoringConfig,
+        "link": config_mod.LinkConfig,
         "report": config_mod.ReportConfig,
     }
     for sec, cls in sections.items():
         csrc = inspect.getsource(cls)
-        comments = {m.group(1): m.group(2).strip() for m in re.finditer(r"^\s*(\w+)\s*:[^\n#]*#\s*(.*)$", csrc, re.M)}
+        comments = {
+            m.group(1): m.group(2).strip() for m in re.finditer(r"^\s*(\w+)\s*:[^\n#]*#\s*(.*)$", csrc, re.M)
+        }
         for f in dataclasses.fields(cls):
             if f.name in sections and f.name:
                 continue
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
             key = f"{sec}.{f.name}" if sec else f.name
             lines.append(f"| `{key}` | `{default!r}` | {comments.get(f.name, '')} |")
     lines += [

@@ -91,7 +91,9 @@ def load_labels(path: Path) -> pl.DataFrame:
         df = df.with_columns(pl.lit(None, dtype=pl.Float64()).alias("extraction_share"))
     if "campaign_id" not in df.columns:
         df = df.with_columns(pl.lit(None, dtype=pl.String()).alias("campaign_id"))
-    return df.with_columns(pl.when(pl.col("campaign_id") == "").then(None).otherwise(pl.col("campaign_id")).alias("campaign_id"))
+    return df.with_columns(
+        pl.when(pl.col("campaign_id") == "").then(None).otherwise(pl.col("campaign_id")).alias("campaign_id")
+    )
 
 
 def evaluate(accounts: pl.DataFrame, labels: pl.DataFrame, *, diluted_min_share: float = 0.10) -> Evaluation:
@@ -103,7 +105,8 @@ def evaluate(accounts: pl.DataFrame, labels: pl.DataFrame, *, diluted_min_share:
     )
     unscored = int(joined["score"].null_count())
     joined = joined.with_columns(
-        pl.col("score").fill_null(0.0), pl.col("flagged").fill_null(False),
+        pl.col("score").fill_null(0.0),
+        pl.col("flagged").fill_null(False),
         pl.col("kind").is_in(list(POSITIVE_KINDS)).cast(pl.Int8).alias("y"),
     ).filter(pl.col("kind").is_in(list(POSITIVE_KINDS + NEGATIVE_KINDS)))
     y = joined["y"].to_numpy()
@@ -116,16 +119,26 @@ def evaluate(accounts: pl.DataFrame, labels: pl.DataFrame, *, diluted_min_share:
         if k.height:
             n_flag = int(k["flagged"].sum())
             per_kind.append(KindStats(kind, k.height, n_flag, n_flag / k.height, float(k["score"].mean())))  # type: ignore[arg-type]
-    dil = joined.filter((pl.col("kind") == "diluted") & (pl.col("extraction_share").fill_null(1.0) >= diluted_min_share))
+    dil = joined.filter(
+        (pl.col("kind") == "diluted") & (pl.col("extraction_share").fill_null(1.0) >= diluted_min_share)
+    )
     camp_recall, camp_purity, camp_rows = _campaign_metrics(joined)
     above = bool(pos and neg and s[y == 1].min() > s[y == 0].max())
     return Evaluation(
-        accounts=joined.height, positives=pos, negatives=neg, unscored_labelled=unscored,
-        auroc=auroc(y, s), average_precision=average_precision(y, s),
-        tpr=float(f[y == 1].mean()) if pos else None, fpr=float(f[y == 0].mean()) if neg else None,
-        per_kind=per_kind, diluted_min_share=diluted_min_share,
+        accounts=joined.height,
+        positives=pos,
+        negatives=neg,
+        unscored_labelled=unscored,
+        auroc=auroc(y, s),
+        average_precision=average_precision(y, s),
+        tpr=float(f[y == 1].mean()) if pos else None,
+        fpr=float(f[y == 0].mean()) if neg else None,
+        per_kind=per_kind,
+        diluted_min_share=diluted_min_share,
         diluted_recall_at_min_share=float(dil["flagged"].mean()) if dil.height else None,  # type: ignore[arg-type]
-        campaign_recall=camp_recall, campaign_purity=camp_purity, campaigns=camp_rows,
+        campaign_recall=camp_recall,
+        campaign_purity=camp_purity,
+        campaigns=camp_rows,
         all_positives_above_all_negatives=above,
     )
 
@@ -135,19 +148,33 @@ def _campaign_metrics(joined: pl.DataFrame) -> tuple[float | None, float | None,
     if labelled.is_empty():
         return None, None, []
     pred_sizes = dict(
-        joined.filter(pl.col("pred_campaign").is_not_null()).group_by("pred_campaign").agg(pl.len()).iter_rows()
+        joined.filter(pl.col("pred_campaign").is_not_null())
+        .group_by("pred_campaign")
+        .agg(pl.len())
+        .iter_rows()
     )
     rows, hit, total, pure_num, pure_den = [], 0, 0, 0, 0
     for cid in sorted(labelled["campaign_id"].unique().to_list()):
         members = labelled.filter(pl.col("campaign_id") == cid)
-        counts = members.filter(pl.col("pred_campaign").is_not_null()).group_by("pred_campaign").agg(pl.len().alias("n"))
+        counts = (
+            members.filter(pl.col("pred_campaign").is_not_null())
+            .group_by("pred_campaign")
+            .agg(pl.len().alias("n"))
+        )
         best, n_best = None, 0
         if counts.height:
             top = counts.sort(["n", "pred_campaign"], descending=[True, False]).row(0)
             best, n_best = top[0], int(top[1])
         size_pred = int(pred_sizes.get(best, 0)) if best else 0
-        rows.append({"campaign_id": cid, "members": members.height, "best_match": best, "matched": n_best,
-                     "predicted_size": size_pred})
+        rows.append(
+            {
+                "campaign_id": cid,
+                "members": members.height,
+                "best_match": best,
+                "matched": n_best,
+                "predicted_size": size_pred,
+            }
+        )
         hit += n_best
         total += members.height
         if best:

@@ -19,7 +19,13 @@ import numpy as np
 import polars as pl
 
 from extractscan import __version__
-from extractscan.campaigns import build_edges, form_campaigns, link_tokens, partition_link_parts, template_fingerprints
+from extractscan.campaigns import (
+    build_edges,
+    form_campaigns,
+    link_tokens,
+    partition_link_parts,
+    template_fingerprints,
+)
 from extractscan.config import Config
 from extractscan.detectors.base import Detector, EmbeddingSet, ScanContext, result_frame
 from extractscan.detectors.registry import enabled_detectors, weight_of
@@ -50,9 +56,17 @@ def _epoch(v: str | datetime | None) -> float | None:
     return v.timestamp()
 
 
-def scan_frame_source(lf: pl.LazyFrame, cfg: Config, *, entity: str = "account", since: Any = None, until: Any = None,
-                      progress: Progress | None = None, manifest: list[dict[str, Any]] | None = None,
-                      embed_cache_dir: Any = None) -> ScanResult:
+def scan_frame_source(
+    lf: pl.LazyFrame,
+    cfg: Config,
+    *,
+    entity: str = "account",
+    since: Any = None,
+    until: Any = None,
+    progress: Progress | None = None,
+    manifest: list[dict[str, Any]] | None = None,
+    embed_cache_dir: Any = None,
+) -> ScanResult:
     """Scan the requests of a LazyFrame in the canonical schema (normally ``Store.scan()``)."""
     timer = _Timer()
     t0 = time.perf_counter()
@@ -90,7 +104,9 @@ def scan_frame_source(lf: pl.LazyFrame, cfg: Config, *, entity: str = "account",
     lsh_c = lsh_k = 0
     window = [math.inf, -math.inf]
     for p in range(n_parts):
-        requests = load_requests(lf, entity=entity, since=s_since, until=s_until, partition=p, n_partitions=n_parts)
+        requests = load_requests(
+            lf, entity=entity, since=s_since, until=s_until, partition=p, n_partitions=n_parts
+        )
         t0 = timer.add("load", t0)
         if requests.is_empty():
             continue
@@ -115,7 +131,9 @@ def scan_frame_source(lf: pl.LazyFrame, cfg: Config, *, entity: str = "account",
         t0 = timer.add("detect", t0)
         ent_parts.append(
             frame.group_by("entity_id").agg(
-                pl.len().alias("n_requests"), pl.col("ts").min().alias("first_seen"), pl.col("ts").max().alias("last_seen")
+                pl.len().alias("n_requests"),
+                pl.col("ts").min().alias("first_seen"),
+                pl.col("ts").max().alias("last_seen"),
             )
         )
         c, b, i = partition_link_parts(frame, cfg.link)
@@ -127,28 +145,58 @@ def scan_frame_source(lf: pl.LazyFrame, cfg: Config, *, entity: str = "account",
         if progress:
             progress("partitions", p + 1, n_parts)
 
-    entities = pl.concat(ent_parts) if ent_parts else pl.DataFrame(
-        schema={"entity_id": pl.String(), "n_requests": pl.UInt32(), "first_seen": pl.Float64(), "last_seen": pl.Float64()}
+    entities = (
+        pl.concat(ent_parts)
+        if ent_parts
+        else pl.DataFrame(
+            schema={
+                "entity_id": pl.String(),
+                "n_requests": pl.UInt32(),
+                "first_seen": pl.Float64(),
+                "last_seen": pl.Float64(),
+            }
+        )
     )
     win = (window[0], window[1]) if window[0] <= window[1] else (None, None)
     ctx = ScanContext(
-        config=cfg, window_start=win[0], window_end=win[1], n_entities=entities.height,
-        embeddings=EmbeddingSet(vectors=np.zeros((0, reference.shape[1] if reference.ndim == 2 else 384), np.float32),
-                                reference=reference, exemplar_vectors=exemplar_vectors) if need_embed else None,
+        config=cfg,
+        window_start=win[0],
+        window_end=win[1],
+        n_entities=entities.height,
+        embeddings=EmbeddingSet(
+            vectors=np.zeros((0, reference.shape[1] if reference.ndim == 2 else 384), np.float32),
+            reference=reference,
+            exemplar_vectors=exemplar_vectors,
+        )
+        if need_embed
+        else None,
     )
 
     # Cross-entity scoring of every detector over the population.
     long_parts = []
     results: dict[str, pl.DataFrame] = {}
     for d in detectors:
-        f = pl.concat(feats[d.id], how="diagonal_relaxed") if feats[d.id] else pl.DataFrame({"entity_id": []}, schema={"entity_id": pl.String()})
+        f = (
+            pl.concat(feats[d.id], how="diagonal_relaxed")
+            if feats[d.id]
+            else pl.DataFrame({"entity_id": []}, schema={"entity_id": pl.String()})
+        )
         r = result_frame(d.score(f, ctx))
         results[d.id] = r
         long_parts.append(r.select("entity_id", pl.lit(d.id).alias("detector_id"), "score", "confidence"))
     t0 = timer.add("detect", t0)
     weights = {d.id: weight_of(type(d), cfg) for d in detectors}
-    long = pl.concat(long_parts) if long_parts else pl.DataFrame(
-        schema={"entity_id": pl.String(), "detector_id": pl.String(), "score": pl.Float64(), "confidence": pl.Float64()}
+    long = (
+        pl.concat(long_parts)
+        if long_parts
+        else pl.DataFrame(
+            schema={
+                "entity_id": pl.String(),
+                "detector_id": pl.String(),
+                "score": pl.Float64(),
+                "confidence": pl.Float64(),
+            }
+        )
     )
     combined = combine(long, weights, cfg.scoring)
     contrib = contributions(long, combined, weights, cfg.scoring)
@@ -162,7 +210,9 @@ def scan_frame_source(lf: pl.LazyFrame, cfg: Config, *, entity: str = "account",
         clusters_global = _global_clusters(clusters, cfg)
         tokens = link_tokens(clusters_global, pl.concat(buck_parts), pl.concat(infra_parts))
         edges = build_edges(tokens, combined.select("entity_id", "base_score"), cfg.link, cfg.cluster)
-        campaigns, membership = form_campaigns(edges, combined.select("entity_id", "base_score"), pl.concat(fp_parts), cfg.link)
+        campaigns, membership = form_campaigns(
+            edges, combined.select("entity_id", "base_score"), pl.concat(fp_parts), cfg.link
+        )
     t0 = timer.add("link", t0)
 
     accounts = _findings(entities, combined, contrib, results, detectors, weights, campaigns, membership, cfg)
@@ -200,15 +250,21 @@ def _global_clusters(clusters: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     from extractscan.cluster.minhash import cluster_texts
 
     if clusters.is_empty():
-        return clusters.select("entity_id", "cluster_id", pl.lit(None, dtype=pl.Int64()).alias("global_cluster_id"))
+        return clusters.select(
+            "entity_id", "cluster_id", pl.lit(None, dtype=pl.Int64()).alias("global_cluster_id")
+        )
     reps = clusters.sort("entity_id", "cluster_id").with_row_index("row_id")
-    out, _ = cluster_texts(reps.select("row_id", "entity_id", pl.col("rep_text").alias("text_norm")), cfg.cluster)
+    out, _ = cluster_texts(
+        reps.select("row_id", "entity_id", pl.col("rep_text").alias("text_norm")), cfg.cluster
+    )
     return reps.join(out.select("row_id", "global_cluster_id"), on="row_id").select(
         "entity_id", "cluster_id", "global_cluster_id"
     )
 
 
-def _reference_texts(lf: pl.LazyFrame, cfg: Config, entity: str, since: float | None, until: float | None) -> list[str]:
+def _reference_texts(
+    lf: pl.LazyFrame, cfg: Config, entity: str, since: float | None, until: float | None
+) -> list[str]:
     """A deterministic population sample (by hash of the record id) used as the benign reference."""
     ecol = ENTITY_COLUMNS[entity]
     q = lf.filter(pl.col(ecol).is_not_null() & pl.col("last_user_text").is_not_null())
@@ -235,7 +291,9 @@ def _encode(texts: list[str], embedder: Any, cache: Any) -> tuple[np.ndarray, in
     return np.asarray(embedder.encode(texts), dtype=np.float32), 0
 
 
-def _embed_partition(frame: pl.DataFrame, cfg: Config, embedder: Any, cache: Any) -> tuple[pl.DataFrame, np.ndarray, int, int]:
+def _embed_partition(
+    frame: pl.DataFrame, cfg: Config, embedder: Any, cache: Any
+) -> tuple[pl.DataFrame, np.ndarray, int, int]:
     from extractscan.cluster.embed import embedding_plan
 
     # The population reference is sampled once for the whole scan, so only the per-account part of the
@@ -245,7 +303,11 @@ def _embed_partition(frame: pl.DataFrame, cfg: Config, embedder: Any, cache: Any
     sel = frame.filter(pl.col("row_id").is_in(chosen_ids.implode())).sort("row_id")
     texts = sel["text"].to_list()
     vectors, hits = _encode(texts, embedder, cache)
-    mapping = sel.select("row_id").with_row_index("embedding_row").with_columns(pl.col("embedding_row").cast(pl.Int32))
+    mapping = (
+        sel.select("row_id")
+        .with_row_index("embedding_row")
+        .with_columns(pl.col("embedding_row").cast(pl.Int32))
+    )
     frame = frame.drop("embedding_row").join(mapping, on="row_id", how="left")
     return frame, vectors, hits, len(texts) - hits
 
@@ -286,28 +348,41 @@ def _findings(
         drs = []
         parts = []
         for d in detectors:
-            r = det_rows.get(eid, {}).get(d.id)
-            if r is None:
+            found = det_rows.get(eid, {}).get(d.id)
+            if found is None:
                 continue
+            r = found
             c = float(contrib_of.get((eid, d.id), 0.0) or 0.0)
             drs.append(
                 DetectorResult(
-                    detector_id=d.id, name=d.name,
+                    detector_id=d.id,
+                    name=d.name,
                     value=None if r["value"] is None else round(float(r["value"]), 6),
-                    score=round(float(r["score"]), 6), confidence=round(float(r["confidence"]), 6),
-                    weight=weights[d.id], contribution=round(c, 6), summary=r["summary"] or "",
-                    request_ids=tuple(r["request_ids"] or ()), cluster_ids=tuple(r["cluster_ids"] or ()),
+                    score=round(float(r["score"]), 6),
+                    confidence=round(float(r["confidence"]), 6),
+                    weight=weights[d.id],
+                    contribution=round(c, 6),
+                    summary=r["summary"] or "",
+                    request_ids=tuple(r["request_ids"] or ()),
+                    cluster_ids=tuple(r["cluster_ids"] or ()),
                     examples=tuple(r["examples"] or ()),
                 )
             )
             parts.append((d.name, c, r["summary"] or ""))
         provisional.append(
             dict(
-                entity_id=eid, score=round(score, 6), severity=severity(score),
-                confidence=round(clamp01(float(b.get("confidence", 0.0) or 0.0)), 6), flagged=flagged,
-                reasons=explain(score, flagged, parts, cid), n_requests=int(e["n_requests"]),
-                first_seen=e["first_seen"], last_seen=e["last_seen"], campaign_id=cid,
-                base_score=round(base_score, 6), detectors=tuple(drs),
+                entity_id=eid,
+                score=round(score, 6),
+                severity=severity(score),
+                confidence=round(clamp01(float(b.get("confidence", 0.0) or 0.0)), 6),
+                flagged=flagged,
+                reasons=explain(score, flagged, parts, cid),
+                n_requests=int(e["n_requests"]),
+                first_seen=e["first_seen"],
+                last_seen=e["last_seen"],
+                campaign_id=cid,
+                base_score=round(base_score, 6),
+                detectors=tuple(drs),
             )
         )
     provisional.sort(key=lambda a: (-a["score"], -a["n_requests"], a["entity_id"]))

@@ -18,10 +18,20 @@ TAG_TYPE = pa.struct([("key", pa.string()), ("value", pa.string())])
 # (name, type, nullable, description). The description is the single source for docs/schema.md.
 _COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
     # provenance
-    ("record_id", pa.string(), False, "Stable id: `<format>:<native id>` or `sha256:<hash of the raw record>`"),
+    (
+        "record_id",
+        pa.string(),
+        False,
+        "Stable id: `<format>:<native id>` or `sha256:<hash of the raw record>`",
+    ),
     ("source_format", pa.string(), False, "Reader that produced the row, e.g. `bedrock_invocation`"),
     ("source_file", pa.string(), True, "Path of the input file as given to ingest"),
-    ("source_offset", pa.int64(), True, "1-based line number (JSONL), row number (CSV/Parquet) or element index"),
+    (
+        "source_offset",
+        pa.int64(),
+        True,
+        "1-based line number (JSONL), row number (CSV/Parquet) or element index",
+    ),
     # time
     ("event_time", pa.timestamp("us", tz="UTC"), True, "Request start, UTC (null when the log has none)"),
     ("end_time", pa.timestamp("us", tz="UTC"), True, "Response end, UTC"),
@@ -34,12 +44,22 @@ _COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
     ("account_id", pa.string(), True, "Tenant: AWS account, team, org, project"),
     ("principal_id", pa.string(), True, "Caller principal: IAM ARN, internal user"),
     ("api_key_id", pa.string(), True, "Hashed API key (`key:<sha256 prefix>`); raw keys are never stored"),
-    ("end_user_id", pa.string(), True, "Application end user (`user`, `safety_identifier`, `metadata.user_id`)"),
+    (
+        "end_user_id",
+        pa.string(),
+        True,
+        "Application end user (`user`, `safety_identifier`, `metadata.user_id`)",
+    ),
     ("session_id", pa.string(), True, "Session / trace id"),
     ("client_ip", pa.string(), True, "Caller IP address (may be masked at source)"),
     ("user_agent", pa.string(), True, "Caller user agent"),
     ("country_code", pa.string(), True, "Caller country (Helicone)"),
-    ("tags", pa.list_(TAG_TYPE), True, "Free-form key/value tags (Bedrock requestMetadata, OpenAI metadata, …)"),
+    (
+        "tags",
+        pa.list_(TAG_TYPE),
+        True,
+        "Free-form key/value tags (Bedrock requestMetadata, OpenAI metadata, …)",
+    ),
     # model
     ("provider", pa.string(), True, "`openai`, `anthropic`, `aws-bedrock`, `google-vertex`, …"),
     ("api_surface", pa.string(), True, "`chat.completions`, `responses`, `messages`, `converse`, …"),
@@ -47,13 +67,33 @@ _COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
     ("model_served", pa.string(), True, "Model named in the response"),
     # prompt
     ("system_text", pa.string(), True, "System / developer / instructions text, joined"),
-    ("messages", pa.list_(MESSAGE_TYPE), True, "Conversation turns (role, text); non-text parts become `[image]` etc."),
-    ("part_types", pa.list_(pa.string()), True, "Distinct non-text content part types seen (image, tool_use, …)"),
+    (
+        "messages",
+        pa.list_(MESSAGE_TYPE),
+        True,
+        "Conversation turns (role, text); non-text parts become `[image]` etc.",
+    ),
+    (
+        "part_types",
+        pa.list_(pa.string()),
+        True,
+        "Distinct non-text content part types seen (image, tool_use, …)",
+    ),
     ("n_messages", pa.int32(), True, "Number of turns in `messages`"),
     ("n_user_turns", pa.int32(), True, "Number of user turns in `messages`"),
-    ("last_user_text", pa.string(), True, "Text of the final user turn: the unit of per-account prompt analysis"),
+    (
+        "last_user_text",
+        pa.string(),
+        True,
+        "Text of the final user turn: the unit of per-account prompt analysis",
+    ),
     ("prompt_hash", pa.string(), True, "sha256 hex of system text + all turns"),
-    ("prefix_hash", pa.string(), True, "sha256 hex of system text + turns before the last user turn (threads)"),
+    (
+        "prefix_hash",
+        pa.string(),
+        True,
+        "sha256 hex of system text + turns before the last user turn (threads)",
+    ),
     ("prompt_chars", pa.int64(), True, "Length of `last_user_text` before any cap"),
     # response
     ("response_text", pa.string(), True, "First choice text, capped at `ingest.max_response_chars`"),
@@ -61,7 +101,12 @@ _COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
     ("n_response_choices", pa.int32(), True, "Choices / candidates returned"),
     ("finish_reason", pa.string(), True, "Finish / stop reason"),
     # request parameters that matter for extraction
-    ("max_output_tokens", pa.int64(), True, "max_tokens / max_completion_tokens / max_output_tokens / maxTokens"),
+    (
+        "max_output_tokens",
+        pa.int64(),
+        True,
+        "max_tokens / max_completion_tokens / max_output_tokens / maxTokens",
+    ),
     ("temperature", pa.float64(), True, "Sampling temperature"),
     ("top_p", pa.float64(), True, "Nucleus sampling"),
     ("top_k", pa.int32(), True, "Top-k sampling"),

@@ -28,9 +28,7 @@ def norm(texts: list[str | None]) -> list[str | None]:
 
 
 def skel(texts: list[str]) -> list[str]:
-    return (
-        pl.DataFrame({"t": texts}).select(skeleton_expr(normalize_expr(pl.col("t")))).to_series().to_list()
-    )
+    return pl.DataFrame({"t": texts}).select(skeleton_expr(normalize_expr(pl.col("t")))).to_series().to_list()
 
 
 @pytest.mark.parametrize(
@@ -125,9 +123,11 @@ def test_segment_poly_with_gaps() -> None:
 
 def _frame(rows: list[tuple[str, str]]) -> pl.DataFrame:
     df = pl.DataFrame(rows, schema=["entity_id", "text"], orient="row")
-    return df.with_columns(normalize_expr("text").alias("text_norm")).with_columns(
-        skeleton_expr("text_norm").alias("skeleton")
-    ).with_columns(skeleton_id_expr("skeleton").alias("skeleton_id"))
+    return (
+        df.with_columns(normalize_expr("text").alias("text_norm"))
+        .with_columns(skeleton_expr("text_norm").alias("skeleton"))
+        .with_columns(skeleton_id_expr("skeleton").alias("skeleton_id"))
+    )
 
 
 TOPICS = [

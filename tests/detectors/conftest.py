@@ -43,8 +43,11 @@ def make_frame(rows: Sequence[dict[str, Any]]) -> pl.DataFrame:
     assert not extra, f"unknown frame columns {extra}"
     df = pl.DataFrame(out, infer_schema_length=None)
     if "event_time" not in df.columns:
-        df = df.with_columns(pl.from_epoch((pl.col("ts") * 1e6).cast(pl.Int64), time_unit="us")
-                             .dt.replace_time_zone("UTC").alias("event_time"))
+        df = df.with_columns(
+            pl.from_epoch((pl.col("ts") * 1e6).cast(pl.Int64), time_unit="us")
+            .dt.replace_time_zone("UTC")
+            .alias("event_time")
+        )
     h = (pl.col("text_norm").hash(seed=3) // 2).cast(pl.Int64)
     defaults = {
         "skeleton_id": pl.col("skeleton").hash(seed=5),
@@ -57,9 +60,7 @@ def make_frame(rows: Sequence[dict[str, Any]]) -> pl.DataFrame:
     empty = pl.from_arrow(CANONICAL_SCHEMA.empty_table())
     assert isinstance(empty, pl.DataFrame)
     missing = [pl.lit(None, dtype=empty.schema[n]).alias(n) for n in empty.columns if n not in df.columns]
-    return df.with_columns(missing).with_columns(
-        [pl.col(k).cast(v) for k, v in DERIVED_COLUMNS.items()]
-    )
+    return df.with_columns(missing).with_columns([pl.col(k).cast(v) for k, v in DERIVED_COLUMNS.items()])
 
 
 @pytest.fixture
@@ -125,13 +126,26 @@ def make_embedded(
         vecs = np.asarray(vecs, dtype=np.float32)
         names = (texts or {}).get(eid) or [f"{eid} prompt {i}" for i in range(len(vecs))]
         for i, v in enumerate(vecs):
-            rows.append({"entity_id": eid, "text": names[i], "embedding_row": k,
-                         "record_id": f"{eid}-{i}", "ts": _T0 + 60.0 * len(rows)})
+            rows.append(
+                {
+                    "entity_id": eid,
+                    "text": names[i],
+                    "embedding_row": k,
+                    "record_id": f"{eid}-{i}",
+                    "ts": _T0 + 60.0 * len(rows),
+                }
+            )
             vectors.append(v)
             k += 1
         for j in range((unembedded or {}).get(eid, 0)):
-            rows.append({"entity_id": eid, "text": f"{eid} plain {j}", "record_id": f"{eid}-u{j}",
-                         "ts": _T0 + 60.0 * len(rows)})
+            rows.append(
+                {
+                    "entity_id": eid,
+                    "text": f"{eid} plain {j}",
+                    "record_id": f"{eid}-u{j}",
+                    "ts": _T0 + 60.0 * len(rows),
+                }
+            )
     dim = np.asarray(reference).shape[-1] if len(vectors) == 0 else len(vectors[0])
     emb = EmbeddingSet(
         vectors=np.asarray(vectors, dtype=np.float32).reshape(-1, dim),

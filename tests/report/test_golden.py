@@ -30,8 +30,13 @@ RENDER: dict[str, Callable[[ScanResult], str]] = {
 
 def test_registry() -> None:
     assert set(WRITERS) == set(FILE_NAMES) == set(RENDER)
-    assert FILE_NAMES == {"md": "report.md", "html": "report.html", "csv": "accounts.csv",
-                          "json": "report.json", "terminal": "report.txt"}
+    assert FILE_NAMES == {
+        "md": "report.md",
+        "html": "report.html",
+        "csv": "accounts.csv",
+        "json": "report.json",
+        "terminal": "report.txt",
+    }
 
 
 @pytest.mark.parametrize("fmt", sorted(RENDER))

@@ -73,7 +73,7 @@ def test_csp_and_offline(hostile_result: ScanResult) -> None:
 def test_plots_and_sections(hostile_result: ScanResult) -> None:
     doc = html_report.render(hostile_result)
     assert doc.count("<svg") == 4  # histogram, timeline, templates, one campaign graph
-    assert 'id=ranked' in doc and "data-type=num" in doc
+    assert "id=ranked" in doc and "data-type=num" in doc
     assert doc.count("<details") == 4
     assert '<details id="acct-1" open>' in doc and '<details id="acct-3">' in doc
     # template chart groups the two accounts sharing a frame

@@ -16,7 +16,9 @@ from extractscan.config import to_toml
 def register(app: typer.Typer) -> None:
     @app.command("config")
     def config_cmd(
-        config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML configuration file to validate and show.")] = None,
+        config: Annotated[
+            Path | None, typer.Option("--config", "-c", help="TOML configuration file to validate and show.")
+        ] = None,
     ) -> None:
         """Print the effective configuration (defaults merged with --config) as TOML."""
         sys.stdout.write(to_toml(get_config(config)))
@@ -30,7 +32,9 @@ def register(app: typer.Typer) -> None:
         for c in ("id", "name", "weight", "needs", "summary"):
             t.add_column(c)
         for cls in detector_classes():
-            t.add_row(cls.id, cls.name, f"{cls.weight:g}", ", ".join(sorted(cls.requires)) or "-", cls.summary)
+            t.add_row(
+                cls.id, cls.name, f"{cls.weight:g}", ", ".join(sorted(cls.requires)) or "-", cls.summary
+            )
         console().print(t)
 
     @app.command("formats")

@@ -25,8 +25,9 @@ empty MinHash) and never matches anything: it is excluded from banding.
 positives and negatives), see :func:`lsh_params`. Each band of ``rows`` signature values is hashed to a
 u64 key (:func:`band_keys`). Documents sharing a key (in the same band, and in the same group when
 ``group_ids`` is given) are candidates; exact Jaccard on the shingle sets confirms a candidate pair when it
-is >= threshold; connected components of the confirmed pairs are the clusters, labelled by their smallest
-member index.
+is >= threshold (a pair whose signatures agree on all num_perm values is confirmed without it: below the
+threshold t that happens with probability < t**num_perm); connected components of the confirmed pairs are
+the clusters, labelled by their smallest member index. Candidate and confirmed counts are reported.
 
 **No all-pairs blowup.** A bucket of m documents proposes m - 1 pairs, not m(m-1)/2: each member is linked to
 the bucket's first member (star). Members of one bucket agree on ``rows`` MinHash values, which for a pair
@@ -257,9 +258,7 @@ def shingle_hashes(texts: pl.Series, shingle_words: int, max_words: int) -> Shin
     return ShingleSets(sh_offsets, fmix64(acc))
 
 
-def signatures_from_hashes(
-    hashes32: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int
-) -> np.ndarray:
+def signatures_from_hashes(hashes32: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
     """MinHash signatures ``(n, num_perm)`` uint32 from 32-bit shingle hashes in CSR form.
 
     Permutations are applied to blocks of whole documents as a ``(num_perm, shingles)`` matrix (about
@@ -375,8 +374,9 @@ def pair_jaccard(sets: ShingleSets, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     h = sets.hashes[rows]
     key = _doc_key(involved[pos_of_doc], h)
     members = (
-        pl.DataFrame({"key": key, "pos": pos_of_doc, "h": h})
-        .unique("key", keep="first", maintain_order=True)  # input is grouped by document: stays grouped
+        pl.DataFrame({"key": key, "pos": pos_of_doc, "h": h}).unique(
+            "key", keep="first", maintain_order=True
+        )  # input is grouped by document: stays grouped
     )
     upos = members["pos"].to_numpy()
     uh = members["h"].to_numpy()

@@ -246,8 +246,10 @@ def utf8_buffers(series: pl.Series) -> tuple[np.ndarray, np.ndarray]:
         arr = arr.cast(pa.large_string())
     n = len(arr)
     bufs = arr.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int64)[arr.offset : arr.offset + n + 1] if n else np.zeros(
-        1, dtype=np.int64
+    offsets = (
+        np.frombuffer(bufs[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
+        if n
+        else np.zeros(1, dtype=np.int64)
     )
     data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, dtype=np.uint8)
     return data, offsets
@@ -337,8 +339,10 @@ class SlotSweeps:
 
 
 def _words(col: str) -> pl.Expr:
-    return pl.when(pl.col(col) == "").then(pl.lit([], dtype=pl.List(pl.String))).otherwise(
-        pl.col(col).str.split(" ")
+    return (
+        pl.when(pl.col(col) == "")
+        .then(pl.lit([], dtype=pl.List(pl.String)))
+        .otherwise(pl.col(col).str.split(" "))
     )
 
 
@@ -417,8 +421,8 @@ def frame_columns(
         f = f.with_columns(pl.lit(0, dtype=pl.Int64).alias("_np"), pl.lit(0, dtype=pl.Int64).alias("_ns"))
     prefix = pl.col("_w").list.head(pl.col("_np")).list.join(" ")
     suffix = pl.col("_w").list.tail(pl.col("_ns")).list.join(" ")
-    text_words = pl.when(pl.col("text_norm") == "").then(0).otherwise(
-        pl.col("text_norm").str.count_matches(" ") + 1
+    text_words = (
+        pl.when(pl.col("text_norm") == "").then(0).otherwise(pl.col("text_norm").str.count_matches(" ") + 1)
     )
     f = f.with_columns(
         prefix.alias("frame_prefix"),
@@ -431,9 +435,9 @@ def frame_columns(
             "fill_words"
         ),
     ).with_columns(
-        pl.concat_str(
-            [pl.col("frame_prefix"), pl.lit(" {} "), pl.col("frame_suffix")], separator=""
-        ).str.strip_chars(" ").alias("frame"),
+        pl.concat_str([pl.col("frame_prefix"), pl.lit(" {} "), pl.col("frame_suffix")], separator="")
+        .str.strip_chars(" ")
+        .alias("frame"),
         pl.col("middle_words").list.join(" ").alias("middle"),
     )
     f = f.with_columns(stable_hash_expr("frame").alias("frame_id"))
@@ -500,7 +504,10 @@ def slot_sweeps(
             pl.len().alias("n_requests"),
             pl.col("_n_entity").first(),
             pl.col("text_norm").n_unique().alias("n_distinct_texts"),
-            pl.col("skeleton").first().str.count_matches(r"<(?:num|q|id|date|url|email|code)>").alias("n_slots"),
+            pl.col("skeleton")
+            .first()
+            .str.count_matches(r"<(?:num|q|id|date|url|email|code)>")
+            .alias("n_slots"),
             pl.col("frame_id").first(),
         )
         .with_columns(

@@ -286,9 +286,7 @@ def finalize_row(
         row["last_user_text"] = last_user
     # Cap every stored turn and the system text too: a megabyte prompt must not blow up a batch.
     if any(len(m["text"]) > max_prompt_chars for m in messages):
-        row["messages"] = [
-            {"role": m["role"], "text": m["text"][:max_prompt_chars]} for m in messages
-        ]
+        row["messages"] = [{"role": m["role"], "text": m["text"][:max_prompt_chars]} for m in messages]
         row["body_status"] = "truncated"
     if len(system) > max_prompt_chars:
         row["system_text"] = system[:max_prompt_chars]
@@ -301,4 +299,3 @@ def finalize_row(
     if not row.get("body_status"):
         row["body_status"] = "inline" if (messages or system) else "absent"
     return row
-

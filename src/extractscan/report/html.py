@@ -121,8 +121,10 @@ def _sev(severity: str, flagged: bool) -> str:
 
 
 def _svg_open(w: int, h: int, label: str) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" role="img" '
-            f'aria-label="{html_text(label)}">')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" role="img" '
+        f'aria-label="{html_text(label)}">'
+    )
 
 
 def score_histogram(result: ScanResult, bins: int = 20) -> str:
@@ -142,20 +144,25 @@ def score_histogram(result: ScanResult, bins: int = 20) -> str:
         bh = ph * math.log1p(c) / scale
         x, y = left + i * bw, top + ph - bh
         lo, hi = i / bins, (i + 1) / bins
-        parts.append(f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{bw - 2:.1f}" height="{bh:.1f}" '
-                     f'fill="#4263eb"><title>{lo:.2f}–{hi:.2f}: {c}</title></rect>')
+        parts.append(
+            f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{bw - 2:.1f}" height="{bh:.1f}" '
+            f'fill="#4263eb"><title>{lo:.2f}–{hi:.2f}: {c}</title></rect>'
+        )
         parts.append(f'<text x="{x + bw / 2:.1f}" y="{y - 2:.1f}" text-anchor="middle">{c}</text>')
     thr = max(0.0, min(1.0, _num(result.alert_threshold)))
     tx = left + pw * thr
-    parts.append(f'<line x1="{tx:.1f}" y1="{top}" x2="{tx:.1f}" y2="{top + ph}" stroke="#b00020" '
-                 f'stroke-dasharray="4 3"/>')
+    parts.append(
+        f'<line x1="{tx:.1f}" y1="{top}" x2="{tx:.1f}" y2="{top + ph}" stroke="#b00020" '
+        f'stroke-dasharray="4 3"/>'
+    )
     parts.append(f'<text x="{tx + 3:.1f}" y="{top + 10}" fill="#b00020">threshold</text>')
     parts.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#333"/>')
     for k in range(0, 11, 2):
         x = left + pw * k / 10
         parts.append(f'<text x="{x:.1f}" y="{top + ph + 14}" text-anchor="middle">{k / 10:.1f}</text>')
-    parts.append(f'<text x="{left + pw / 2:.1f}" y="{h - 2}" text-anchor="middle">'
-                 "score (accounts, log scale)</text>")
+    parts.append(
+        f'<text x="{left + pw / 2:.1f}" y="{h - 2}" text-anchor="middle">score (accounts, log scale)</text>'
+    )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -230,8 +237,10 @@ def top_templates(result: ScanResult, top: int = 10) -> str:
             f'<rect x="{left}" y="{y + 14}" width="{max(2.0, pw * n / peak):.1f}" height="10" fill="#f08c00">'
             f"<title>{html_text(names)}</title></rect>"
         )
-        parts.append(f'<text x="{left + pw * n / peak + 4:.1f}" y="{y + 23}">{n:,} req, {len(accts)} acct, '
-                     f"{clusters[tmpl]} clusters</text>")
+        parts.append(
+            f'<text x="{left + pw * n / peak + 4:.1f}" y="{y + 23}">{n:,} req, {len(accts)} acct, '
+            f"{clusters[tmpl]} clusters</text>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -241,8 +250,13 @@ def campaign_graph(c: Campaign, size: int = 260) -> str:
     n = max(1, len(members))
     cx = cy = size / 2
     r = size / 2 - 40
-    pos = {m: (cx + r * math.cos(2 * math.pi * i / n - math.pi / 2),
-               cy + r * math.sin(2 * math.pi * i / n - math.pi / 2)) for i, m in enumerate(members)}
+    pos = {
+        m: (
+            cx + r * math.cos(2 * math.pi * i / n - math.pi / 2),
+            cy + r * math.sin(2 * math.pi * i / n - math.pi / 2),
+        )
+        for i, m in enumerate(members)
+    }
     parts = [_svg_open(size, size, "campaign graph")]
     for e in c.edges:
         if e.a not in pos or e.b not in pos:
@@ -256,8 +270,9 @@ def campaign_graph(c: Campaign, size: int = 260) -> str:
             f"{_text(e.evidence, 200)}</title></line>"
         )
     for m, (x, y) in pos.items():
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="#343a40">'
-                     f"<title>{_text(m, 120)}</title></circle>")
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="#343a40"><title>{_text(m, 120)}</title></circle>'
+        )
         anchor = "start" if x >= cx else "end"
         dx = 8 if x >= cx else -8
         parts.append(f'<text x="{x + dx:.1f}" y="{y + 4:.1f}" text-anchor="{anchor}">{_text(m, 14)}</text>')
@@ -269,10 +284,17 @@ def campaign_graph(c: Campaign, size: int = 260) -> str:
 
 
 def _ranked_table(result: ScanResult) -> str:
-    cols = (("#", "num", "n"), (result.entity, "", ""), ("score", "num", "n"), ("severity", "num", ""),
-            ("requests", "num", "n"), ("campaign", "", ""), ("reason", "", ""))
+    cols = (
+        ("#", "num", "n"),
+        (result.entity, "", ""),
+        ("score", "num", "n"),
+        ("severity", "num", ""),
+        ("requests", "num", "n"),
+        ("campaign", "", ""),
+        ("reason", "", ""),
+    )
     head = "".join(
-        f'<th{f" class={c}" if c else ""}{f" data-type={t}" if t else ""}>{_text(name, 40)}</th>'
+        f"<th{f' class={c}' if c else ''}{f' data-type={t}' if t else ''}>{_text(name, 40)}</th>"
         for name, t, c in cols
     )
     sev_rank = {s: len(_SEVERITIES) - i for i, s in enumerate(_SEVERITIES)}
@@ -294,13 +316,17 @@ def _ranked_table(result: ScanResult) -> str:
 
 
 def _bar(label: str, value: float, cls: str = "") -> str:
-    return (f"<span>{label}</span><span class='bar {cls}'><span style='width:{_pct(value)}'></span></span>"
-            f"<span>{_num(value):.2f}</span>")
+    return (
+        f"<span>{label}</span><span class='bar {cls}'><span style='width:{_pct(value)}'></span></span>"
+        f"<span>{_num(value):.2f}</span>"
+    )
 
 
 def _account(a: AccountFinding, examples: int) -> str:
-    head = (f"#{a.rank:d} {_text(a.entity_id, 120)} — score {_num(a.score):.2f} "
-            f"{_sev(a.severity, a.flagged)} · {a.n_requests:,} requests")
+    head = (
+        f"#{a.rank:d} {_text(a.entity_id, 120)} — score {_num(a.score):.2f} "
+        f"{_sev(a.severity, a.flagged)} · {a.n_requests:,} requests"
+    )
     meta = [
         f"first seen {_ts(a.first_seen)}, last seen {_ts(a.last_seen)} (UTC)",
         f"confidence {_num(a.confidence):.2f}, base score {_num(a.base_score):.2f}",
@@ -309,12 +335,20 @@ def _account(a: AccountFinding, examples: int) -> str:
         meta.append(f"campaign {_text(a.campaign_id, 40)}")
     if a.suppressed:
         meta.append(f"suppressed: {_text(a.suppressed, 200)}")
-    parts = [f'<details id="acct-{a.rank:d}"{" open" if a.flagged else ""}><summary>{head}</summary>',
-             f"<p class=meta>{'; '.join(meta)}</p>", f"<p>{_text(a.reasons, 600)}</p>"]
+    parts = [
+        f'<details id="acct-{a.rank:d}"{" open" if a.flagged else ""}><summary>{head}</summary>',
+        f"<p class=meta>{'; '.join(meta)}</p>",
+        f"<p>{_text(a.reasons, 600)}</p>",
+    ]
     for d in sorted(a.detectors, key=lambda d: (-_num(d.contribution), d.detector_id)):
         parts.append(f"<div class=det><b>{_text(d.name, 60)}</b> <code>{_text(d.detector_id, 20)}</code>")
-        parts.append("<div class=bars>" + _bar("score", d.score) + _bar("confidence", d.confidence, "c")
-                     + _bar("contribution", d.contribution, "k") + "</div>")
+        parts.append(
+            "<div class=bars>"
+            + _bar("score", d.score)
+            + _bar("confidence", d.confidence, "c")
+            + _bar("contribution", d.contribution, "k")
+            + "</div>"
+        )
         parts.append(f"<p>{_text(d.summary, 600)}</p>")
         for ex in d.examples[:examples]:
             parts.append(f"<pre>{_block(ex)}</pre>")
@@ -345,9 +379,13 @@ def _campaign(c: Campaign) -> str:
         f"<p><b>evidence</b> {_text(c.evidence, 600)}</p>"
         + (f"<p class=ids>template fingerprints: {fps}</p>" if fps else "")
         + "</div></div>"
-        + ("<table class=sortable><thead><tr><th>a</th><th>b</th><th>kind</th>"
-           "<th class=n data-type=num>weight</th><th>evidence</th></tr></thead>"
-           f"<tbody>{rows}</tbody></table>" if rows else "")
+        + (
+            "<table class=sortable><thead><tr><th>a</th><th>b</th><th>kind</th>"
+            "<th class=n data-type=num>weight</th><th>evidence</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+            if rows
+            else ""
+        )
     )
 
 
@@ -357,9 +395,11 @@ def render(result: ScanResult, *, top: int = 100, examples: int = 3) -> str:
     n_flag = sum(a.flagged for a in result.accounts)
     ent = _text(result.entity, 30)
     thr = _num(result.alert_threshold)
-    summary = (f"{n_flag} of {result.stats.entities:,} {ent}s flagged (threshold {thr:g}) "
-               f"across {result.stats.requests:,} requests; {len(result.campaigns)} campaign(s); "
-               f"window {_ts(result.window[0])} – {_ts(result.window[1])} UTC")
+    summary = (
+        f"{n_flag} of {result.stats.entities:,} {ent}s flagged (threshold {thr:g}) "
+        f"across {result.stats.requests:,} requests; {len(result.campaigns)} campaign(s); "
+        f"window {_ts(result.window[0])} – {_ts(result.window[1])} UTC"
+    )
     meta = f"extractscan {_text(result.tool_version, 40)}"
     if result.created_at:
         meta += f" · scanned {_text(result.created_at, 40)}"

@@ -134,8 +134,9 @@ def _campaign(c: Campaign, max_edges: int) -> list[str]:
     return out
 
 
-def render(result: ScanResult, *, top: int = 25, detectors: int = 3, examples: int = 2,
-           edges: int = 20) -> str:
+def render(
+    result: ScanResult, *, top: int = 25, detectors: int = 3, examples: int = 2, edges: int = 20
+) -> str:
     """The Markdown report: ``top`` ranked rows, evidence for every flagged account (its ``detectors`` top
     contributions with up to ``examples`` example prompts each) and every campaign (up to ``edges`` edges)."""
     ent = inline(result.entity)

@@ -39,28 +39,53 @@ def accounts_frame(result: ScanResult) -> pl.DataFrame:
         row["reasons"] = a.reasons
         rows.append(row)
     schema: dict[str, pl.DataType] = {
-        "account_id": pl.String(), "rank": pl.Int64(), "score": pl.Float64(), "flagged": pl.Boolean(),
-        "campaign_id": pl.String(), "n_requests": pl.Int64(), "severity": pl.String(),
-        "confidence": pl.Float64(), "base_score": pl.Float64(),
+        "account_id": pl.String(),
+        "rank": pl.Int64(),
+        "score": pl.Float64(),
+        "flagged": pl.Boolean(),
+        "campaign_id": pl.String(),
+        "n_requests": pl.Int64(),
+        "severity": pl.String(),
+        "confidence": pl.Float64(),
+        "base_score": pl.Float64(),
         **{n: pl.Float64() for n in det_names},
-        "suppressed": pl.String(), "reasons": pl.String(),
+        "suppressed": pl.String(),
+        "reasons": pl.String(),
     }
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
 def campaigns_frame(result: ScanResult) -> pl.DataFrame:
     schema: dict[str, pl.DataType] = {
-        "campaign_id": pl.String(), "account_ids": pl.List(pl.String()), "score": pl.Float64(),
-        "size": pl.Int64(), "edge_kinds": pl.List(pl.String()), "evidence": pl.String(),
-        "edges": pl.List(pl.Struct({"a": pl.String(), "b": pl.String(), "kind": pl.String(),
-                                    "weight": pl.Float64(), "evidence": pl.String()})),
+        "campaign_id": pl.String(),
+        "account_ids": pl.List(pl.String()),
+        "score": pl.Float64(),
+        "size": pl.Int64(),
+        "edge_kinds": pl.List(pl.String()),
+        "evidence": pl.String(),
+        "edges": pl.List(
+            pl.Struct(
+                {
+                    "a": pl.String(),
+                    "b": pl.String(),
+                    "kind": pl.String(),
+                    "weight": pl.Float64(),
+                    "evidence": pl.String(),
+                }
+            )
+        ),
         "template_fingerprints": pl.List(pl.String()),
     }
     rows = [
         {
-            "campaign_id": c.campaign_id, "account_ids": list(c.account_ids), "score": c.score, "size": c.size,
-            "edge_kinds": list(c.edge_kinds), "evidence": c.evidence,
-            "edges": [e.__dict__ for e in c.edges], "template_fingerprints": list(c.template_fingerprints),
+            "campaign_id": c.campaign_id,
+            "account_ids": list(c.account_ids),
+            "score": c.score,
+            "size": c.size,
+            "edge_kinds": list(c.edge_kinds),
+            "evidence": c.evidence,
+            "edges": [e.__dict__ for e in c.edges],
+            "template_fingerprints": list(c.template_fingerprints),
         }
         for c in result.campaigns
     ]

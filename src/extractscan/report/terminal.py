@@ -27,8 +27,13 @@ def build(result: ScanResult, top: int = 25) -> list[Table | Text]:
     )
     t = Table(title=f"Top {min(top, len(result.accounts))} {result.entity}s by score", show_lines=False)
     columns: tuple[tuple[str, dict[str, Any]], ...] = (
-        ("#", {"justify": "right"}), (result.entity, {}), ("score", {"justify": "right"}), ("severity", {}),
-        ("requests", {"justify": "right"}), ("campaign", {}), ("top reasons", {"ratio": 1}),
+        ("#", {"justify": "right"}),
+        (result.entity, {}),
+        ("score", {"justify": "right"}),
+        ("severity", {}),
+        ("requests", {"justify": "right"}),
+        ("campaign", {}),
+        ("top reasons", {"ratio": 1}),
     )
     for col, kw in columns:
         t.add_column(col, **kw)
