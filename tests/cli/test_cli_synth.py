@@ -21,9 +21,7 @@ def _run(*args: str) -> tuple[int, str]:
 
 def test_synth_writes_logs_labels_and_manifest(tmp_path: Path) -> None:
     out = tmp_path / "logs"
-    code, text = _run(
-        str(out), "--scale", "tiny", "--days", "2", "--seed", "4", "--formats", "envelope,bedrock"
-    )
+    code, text = _run(str(out), "--scale", "tiny", "--days", "2", "--seed", "4", "--formats", "envelope,bedrock")
     assert code == 0, text
     assert "requests" in text
     doc = orjson.loads((out / "synth.json").read_bytes())

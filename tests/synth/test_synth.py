@@ -365,11 +365,7 @@ def read_labels(out: Path) -> dict[str, dict[str, str]]:
 
 
 def tree_digest(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -389,9 +385,7 @@ def labels(out: Path) -> dict[str, dict[str, str]]:
     return read_labels(out)
 
 
-def _by_kind(
-    rows: list[dict[str, Any]], labels: dict[str, dict[str, str]], kind: str
-) -> dict[str, list[Any]]:
+def _by_kind(rows: list[dict[str, Any]], labels: dict[str, dict[str, str]], kind: str) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = defaultdict(list)
     for r in rows:
         if labels[r["account"]]["kind"] == kind:
@@ -414,9 +408,7 @@ def test_different_seed_differs(out: Path, tmp_path: Path) -> None:
     generate(SynthSpec(**{**SPEC.__dict__, "seed": 12}), other)
     a, b = tree_digest(out), tree_digest(other)
     assert a["labels.csv"] != b["labels.csv"]
-    assert set(a.values()) & set(b.values()) <= {
-        hashlib.sha256(b"").hexdigest()
-    }  # only the empty check object
+    assert set(a.values()) & set(b.values()) <= {hashlib.sha256(b"").hexdigest()}  # only the empty check object
 
 
 def test_parallel_writing_gives_identical_bytes(tmp_path: Path) -> None:
@@ -439,9 +431,7 @@ def test_labels_cover_every_kind(labels: dict[str, dict[str, str]]) -> None:
     assert set(Counter(r["kind"] for r in labels.values())) == set(KINDS)
 
 
-def test_labels_and_logs_name_the_same_accounts(
-    rows: list[dict[str, Any]], labels: dict[str, dict[str, str]]
-) -> None:
+def test_labels_and_logs_name_the_same_accounts(rows: list[dict[str, Any]], labels: dict[str, dict[str, str]]) -> None:
     assert {r["account"] for r in rows} == set(labels)
 
 
@@ -459,9 +449,7 @@ def test_label_columns(out: Path, labels: dict[str, dict[str, str]]) -> None:
             assert row["extraction_share"] == ""
 
 
-def test_manifest_counts_match_the_files(
-    out: Path, rows: list[dict[str, Any]], labels: dict[str, Any]
-) -> None:
+def test_manifest_counts_match_the_files(out: Path, rows: list[dict[str, Any]], labels: dict[str, Any]) -> None:
     doc = orjson.loads((out / "synth.json").read_bytes())
     assert doc["seed"] == SPEC.seed
     assert Counter(r["fmt"] for r in rows) == Counter(doc["requests_per_format"])
@@ -554,9 +542,7 @@ def test_extractors_ask_for_long_reasoning(rows: list[dict[str, Any]], labels: d
         assert near_max > 0.8, acct
 
 
-def test_benign_chats_are_multi_turn_conversations(
-    rows: list[dict[str, Any]], labels: dict[str, Any]
-) -> None:
+def test_benign_chats_are_multi_turn_conversations(rows: list[dict[str, Any]], labels: dict[str, Any]) -> None:
     chats = _by_kind(rows, labels, "benign_chat")
     multi = sum(len(r["users"]) > 1 for rs in chats.values() for r in rs)
     total = sum(len(rs) for rs in chats.values())
@@ -595,9 +581,7 @@ def test_benign_apps_fill_one_slot_under_a_fixed_system_prompt(out: Path, labels
     assert all(len(s) == 1 and next(iter(s)) for s in systems.values())
 
 
-def test_benchmark_runs_are_short_deterministic_bursts(
-    rows: list[dict[str, Any]], labels: dict[str, Any]
-) -> None:
+def test_benchmark_runs_are_short_deterministic_bursts(rows: list[dict[str, Any]], labels: dict[str, Any]) -> None:
     for acct, rs in _by_kind(rows, labels, "benchmark_runner").items():
         assert all((r["max_tokens"] or 0) <= 16 for r in rs), acct
         assert all(
@@ -641,33 +625,25 @@ def test_hydra_members_share_infrastructure_and_fire_together(
         for acct, rs in members.items():
             for r in rs:
                 bucket_members[int(r["ts"] // 300)].add(acct)
-        together = sum(
-            len(bucket_members[int(r["ts"] // 300)]) >= 2 for rs in members.values() for r in rs
-        ) / sum(len(rs) for rs in members.values())
+        together = sum(len(bucket_members[int(r["ts"] // 300)]) >= 2 for rs in members.values() for r in rs) / sum(
+            len(rs) for rs in members.values()
+        )
         assert together > 0.65
     # benign chats behind a corporate proxy share an IP and UA but never a template or a time bucket pattern
     chat_ips = Counter(r["ip"] for r in rows if labels[r["account"]]["kind"] == "benign_chat")
     assert chat_ips
 
 
-def test_diluted_accounts_mix_extraction_into_benign_traffic(
-    rows: list[dict[str, Any]], labels: dict[str, Any]
-) -> None:
+def test_diluted_accounts_mix_extraction_into_benign_traffic(rows: list[dict[str, Any]], labels: dict[str, Any]) -> None:
     for acct, rs in _by_kind(rows, labels, "diluted").items():
         share = float(labels[acct]["extraction_share"])
-        cot_single = [
-            r
-            for r in rs
-            if len(r["users"]) == 1 and COT.search(r["users"][-1]) and (r["max_tokens"] or 0) >= 4000
-        ]
+        cot_single = [r for r in rs if len(r["users"]) == 1 and COT.search(r["users"][-1]) and (r["max_tokens"] or 0) >= 4000]
         assert len(cot_single) >= 2
         assert abs(len(cot_single) / len(rs) - share) < 0.15
         assert any(len(r["users"]) > 1 for r in rs) or len(rs) < 8
 
 
-def test_paraphrase_campaigns_vary_wording_on_one_capability(
-    rows: list[dict[str, Any]], labels: dict[str, Any]
-) -> None:
+def test_paraphrase_campaigns_vary_wording_on_one_capability(rows: list[dict[str, Any]], labels: dict[str, Any]) -> None:
     texts = [r["users"][-1] for r in rows if labels[r["account"]]["kind"] == "paraphrase"]
     assert len(texts) > 20
     assert len(set(texts)) / len(texts) > 0.95
@@ -682,9 +658,7 @@ def test_paraphrase_campaigns_vary_wording_on_one_capability(
     assert near / pairs < 0.02  # MinHash-style near-duplicates are rare
 
 
-def test_extraction_pivots_to_the_new_model(
-    out: Path, rows: list[dict[str, Any]], labels: dict[str, Any]
-) -> None:
+def test_extraction_pivots_to_the_new_model(out: Path, rows: list[dict[str, Any]], labels: dict[str, Any]) -> None:
     doc = orjson.loads((out / "synth.json").read_bytes())
     release = _ts(doc["model_release"]["timestamp"])
     new = set(doc["model_release"]["models"].values())

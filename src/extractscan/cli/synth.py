@@ -54,25 +54,17 @@ def _accounts(text: str | None) -> dict[str, int] | None:
 
 def synth(
     out: Annotated[Path, typer.Argument(help="Output directory (created if missing).")],
-    seed: Annotated[
-        int, typer.Option(help="Random seed: the same seed and options give byte-identical output.")
-    ] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed and options give byte-identical output.")] = 0,
     days: Annotated[int, typer.Option(help="Length of the simulated window in days.")] = 7,
     start: Annotated[str, typer.Option(help="First UTC day of the window (YYYY-MM-DD).")] = "2025-06-02",
     scale: Annotated[
         str,
-        typer.Option(
-            help=f"Population preset: {', '.join(SCALES)} (medium/large/xl: ~100k/1M/10M requests)."
-        ),
+        typer.Option(help=f"Population preset: {', '.join(SCALES)} (medium/large/xl: ~100k/1M/10M requests)."),
     ] = "small",
-    requests: Annotated[
-        int | None, typer.Option(help="Rescale the population to about this many requests in total.")
-    ] = None,
+    requests: Annotated[int | None, typer.Option(help="Rescale the population to about this many requests in total.")] = None,
     formats: Annotated[
         str,
-        typer.Option(
-            help=f"Comma-separated log formats ({', '.join(FORMATS)}); openai_batch only when named."
-        ),
+        typer.Option(help=f"Comma-separated log formats ({', '.join(FORMATS)}); openai_batch only when named."),
     ] = ",".join(DEFAULT_FORMATS),
     benign_pool: Annotated[
         Path | None,
@@ -81,38 +73,28 @@ def synth(
     extraction_pool: Annotated[
         Path | None, typer.Option(help="JSONL of prompts ('prompt') that the extraction kinds harvest.")
     ] = None,
-    gzip: Annotated[
-        bool, typer.Option("--gzip", help="Write .jsonl.gz files (Bedrock is always .json.gz).")
-    ] = False,
+    gzip: Annotated[bool, typer.Option("--gzip", help="Write .jsonl.gz files (Bedrock is always .json.gz).")] = False,
     accounts: Annotated[
         str | None,
         typer.Option(help="Account counts, e.g. 'benign_chat=60,extractor=3' (overrides the scale)."),
     ] = None,
     hydra_campaigns: Annotated[int | None, typer.Option(help="Number of hydra campaigns.")] = None,
-    hydra_size: Annotated[
-        str | None, typer.Option(help="Members per hydra campaign, N or N-M (default: the scale's).")
-    ] = None,
+    hydra_size: Annotated[str | None, typer.Option(help="Members per hydra campaign, N or N-M (default: the scale's).")] = None,
     hydra_requests: Annotated[
         str | None,
         typer.Option(help="Requests of one hydra member over the window, N-M (default: the scale's)."),
     ] = None,
     paraphrase_campaigns: Annotated[int | None, typer.Option(help="Number of paraphrase campaigns.")] = None,
     paraphrase_size: Annotated[str, typer.Option(help="Members per paraphrase campaign, N or N-M.")] = "3-6",
-    diluted_share: Annotated[
-        str, typer.Option(help="Extraction share of diluted accounts, X or X-Y (fractions).")
-    ] = "0.05-0.5",
-    volume: Annotated[
-        float | None, typer.Option(help="Multiplier of automated request rates (default: the scale's).")
-    ] = None,
+    diluted_share: Annotated[str, typer.Option(help="Extraction share of diluted accounts, X or X-Y (fractions).")] = "0.05-0.5",
+    volume: Annotated[float | None, typer.Option(help="Multiplier of automated request rates (default: the scale's).")] = None,
     max_response_chars: Annotated[
         int, typer.Option(help="Response text is cut at this length; usage keeps the modelled tokens.")
     ] = 1500,
     release_day: Annotated[
         float | None, typer.Option(help="Day offset of the simulated model release (default: 40% in).")
     ] = None,
-    workers: Annotated[
-        int, typer.Option(help="Processes writing formats in parallel; 0 = automatic. Output is unchanged.")
-    ] = 0,
+    workers: Annotated[int, typer.Option(help="Processes writing formats in parallel; 0 = automatic. Output is unchanged.")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Replace synth output already in OUT.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
 ) -> None:
@@ -155,9 +137,7 @@ def synth(
     except (SpecError, PoolError) as e:
         fail(str(e), EXIT_USAGE)
 
-    table = Table(
-        title=f"synth -> {out}  (seed {seed}, {summary.window_start[:10]} .. {summary.window_end[:10]})"
-    )
+    table = Table(title=f"synth -> {out}  (seed {seed}, {summary.window_start[:10]} .. {summary.window_end[:10]})")
     table.add_column("kind")
     table.add_column("accounts", justify="right")
     table.add_column("requests", justify="right")

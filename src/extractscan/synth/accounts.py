@@ -284,22 +284,17 @@ class _Builder:
             elif role == "app":
                 app = a.app_name or "inference"
                 a.principals = tuple(
-                    f"arn:aws:sts::{acct}:assumed-role/{app}-inference-role/i-0{_rs(r, _HEX, 16)}"
-                    for _ in range(2)
+                    f"arn:aws:sts::{acct}:assumed-role/{app}-inference-role/i-0{_rs(r, _HEX, 16)}" for _ in range(2)
                 )
             elif role == "campaign":
-                a.principals = tuple(
-                    f"arn:aws:sts::{acct}:assumed-role/{shared_key}/worker-{1 + r.below(40)}"
-                    for _ in range(2)
-                )
+                a.principals = tuple(f"arn:aws:sts::{acct}:assumed-role/{shared_key}/worker-{1 + r.below(40)}" for _ in range(2))
             else:  # service / script
                 if r.chance(0.5):
                     a.principals = (f"arn:aws:iam::{acct}:user/svc-{r.choice(C.WORDS)}",)
                 else:
                     role_name = f"{r.choice(C.WORDS)}-batch-runner"
                     a.principals = tuple(
-                        f"arn:aws:sts::{acct}:assumed-role/{role_name}/worker-{k}"
-                        for k in range(1, a.workers + 1)
+                        f"arn:aws:sts::{acct}:assumed-role/{role_name}/worker-{k}" for k in range(1, a.workers + 1)
                     )
             a.keys = a.principals
             return
@@ -327,9 +322,7 @@ class _Builder:
             a.ident = {
                 "project_id": self.langfuse_projects[mix(self.seed, a.idx) % len(self.langfuse_projects)],
                 "release": f"v{1 + r.below(3)}.{r.below(20)}.{r.below(10)}",
-                "trace_name": {"app": a.app_name or "app", "human": "chat"}.get(
-                    role, r.choice(C.WORDS) + "-job"
-                ),
+                "trace_name": {"app": a.app_name or "app", "human": "chat"}.get(role, r.choice(C.WORDS) + "-job"),
             }
         else:  # envelope, openai_batch
             a.keys = tuple(shared_key or ("key_" + _rs(r, _ALNUM, 20)) for _ in range(nkeys))
@@ -383,9 +376,7 @@ class _Builder:
     def _extract_params(self, a: Account, r: Rand, strong: bool = True) -> None:
         a.models = self._models(r, a.family, 1 + r.below(2), strong=strong)
         top = max(m.max_out for m in a.models)
-        a.max_tokens = (
-            int(top * r.choice((1.0, 1.0, 0.95, 0.9))) if top < 60000 else r.choice((32000, top, 64000))
-        )
+        a.max_tokens = int(top * r.choice((1.0, 1.0, 0.95, 0.9))) if top < 60000 else r.choice((32000, top, 64000))
         a.temperature = r.choice((0.7, 0.8, 1.0, 1.0, None))
         if a.surface in ("chat",) and r.chance(0.3):
             a.n = r.choice((2, 3))
@@ -560,17 +551,13 @@ class _Builder:
                 a.counter = m  # members take interleaved slices of the campaign's sweep
                 a.total_target = tlo + rm.below(thi - tlo + 1)
                 a.fill_share = 0.08 + 0.17 * rm.random()
-                a.ips = tuple(
-                    f"{rm.choice(camp.ip_ranges)}.{1 + rm.below(254)}" for _ in range(1 + rm.below(2))
-                )
+                a.ips = tuple(f"{rm.choice(camp.ip_ranges)}.{1 + rm.below(254)}" for _ in range(1 + rm.below(2)))
                 a.script_ua = rm.choice(C.SCRIPT_UA_FAMILIES[camp.ua_family])
                 a.uas = (a.script_ua,)
                 a.pivot_ts = pivot
                 a.pivot_p = 0.9
                 a.tz = camp.tz
-                self._identity(
-                    a, rm, role="campaign", shared_key=role if fmt == "bedrock" else shared_keys[m]
-                )
+                self._identity(a, rm, role="campaign", shared_key=role if fmt == "bedrock" else shared_keys[m])
                 camp.members.append(a.idx)
             self.campaigns.append(camp)
 
@@ -671,17 +658,11 @@ def base_counts(spec: SynthSpec) -> tuple[dict[str, int], int, int]:
     if spec.accounts:
         counts.update({k: int(v) for k, v in spec.accounts.items()})
     n_hydra = spec.hydra_campaigns if spec.hydra_campaigns is not None else spec.preset.hydra_campaigns
-    n_para = (
-        spec.paraphrase_campaigns
-        if spec.paraphrase_campaigns is not None
-        else spec.preset.paraphrase_campaigns
-    )
+    n_para = spec.paraphrase_campaigns if spec.paraphrase_campaigns is not None else spec.preset.paraphrase_campaigns
     return counts, n_hydra, n_para
 
 
-def scaled_counts(
-    counts: dict[str, int], n_hydra: int, n_para: int, factor: float
-) -> tuple[dict[str, int], int, int]:
+def scaled_counts(counts: dict[str, int], n_hydra: int, n_para: int, factor: float) -> tuple[dict[str, int], int, int]:
     def sc(v: int) -> int:
         return max(1, round(v * factor)) if v > 0 else 0
 

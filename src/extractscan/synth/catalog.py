@@ -56,14 +56,10 @@ def new_models(release: date) -> dict[str, Model]:
     d8 = release.strftime("%Y%m%d")
     opus = f"claude-opus-5-{d8}"
     return {
-        "openai": Model(
-            "gpt-5-preview", f"gpt-5-preview-{release.isoformat()}", 128000, 5.0, 20.0, True, True
-        ),
+        "openai": Model("gpt-5-preview", f"gpt-5-preview-{release.isoformat()}", 128000, 5.0, 20.0, True, True),
         "anthropic": Model(opus, opus, 64000, 15.0, 75.0, new=True),
         "bedrock_anthropic": Model(f"us.anthropic.{opus}-v1:0", opus, 64000, 15.0, 75.0, new=True),
-        "bedrock_other": Model(
-            "amazon.nova-premier-v1:0", "amazon.nova-premier-v1:0", 10000, 2.5, 12.5, new=True
-        ),
+        "bedrock_other": Model("amazon.nova-premier-v1:0", "amazon.nova-premier-v1:0", 10000, 2.5, 12.5, new=True),
     }
 
 

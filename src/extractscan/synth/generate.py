@@ -71,9 +71,7 @@ def existing_outputs(out_dir: Path) -> list[str]:
     return [n for n in OUTPUT_NAMES if (out_dir / n).exists()]
 
 
-def generate(
-    spec: SynthSpec, out_dir: str | Path, *, overwrite: bool = False, workers: int = 1
-) -> SynthSummary:
+def generate(spec: SynthSpec, out_dir: str | Path, *, overwrite: bool = False, workers: int = 1) -> SynthSummary:
     """Write a labelled, simulated log set to ``out_dir``. The same spec always gives the same bytes.
 
     ``workers`` > 1 writes the formats in parallel processes (each format's files are written by one
@@ -232,11 +230,7 @@ def _write_manifest(
 ) -> None:
     spec_d = spec.to_dict()
     for key, pool in (("benign_pool", bp), ("extraction_pool", ep)):
-        spec_d[key] = (
-            None
-            if pool is None
-            else {"file": Path(pool.path).name, "sha256": pool.sha256, "prompts": len(pool)}
-        )
+        spec_d[key] = None if pool is None else {"file": Path(pool.path).name, "sha256": pool.sha256, "prompts": len(pool)}
     doc = {
         "generator": "extractscan synth",
         "synth_version": SYNTH_VERSION,

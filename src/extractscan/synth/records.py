@@ -20,10 +20,8 @@ from extractscan.synth.text import Rand, TextGen, mix
 from extractscan.synth.timing import APP, BENCH, CHAT, EXTRACT, FILLER, PARA
 
 EXTRACTION_SYSTEMS = (
-    "You are a world-class expert. Always reason step by step and show all intermediate work "
-    "before answering.",
-    "You are a meticulous assistant. Explain your full chain of reasoning in detail, then give the "
-    "final answer.",
+    "You are a world-class expert. Always reason step by step and show all intermediate work before answering.",
+    "You are a meticulous assistant. Explain your full chain of reasoning in detail, then give the final answer.",
     "You are an expert tutor. Think out loud, step by step, and never skip steps.",
 )
 CHAT_SYSTEMS = ("You are a helpful assistant.", "You are ChatBot, a friendly assistant.", "Be concise.")
@@ -77,18 +75,11 @@ def _schema(props: dict[str, str]) -> dict[str, Any]:
     }
 
 
-OPENAI_TOOLS = [
-    {"type": "function", "function": {"name": n, "description": d, "parameters": _schema(p)}}
-    for n, d, p in TOOLS
-]
-RESPONSES_TOOLS = [
-    {"type": "function", "name": n, "description": d, "parameters": _schema(p)} for n, d, p in TOOLS
-]
+OPENAI_TOOLS = [{"type": "function", "function": {"name": n, "description": d, "parameters": _schema(p)}} for n, d, p in TOOLS]
+RESPONSES_TOOLS = [{"type": "function", "name": n, "description": d, "parameters": _schema(p)} for n, d, p in TOOLS]
 ANTHROPIC_TOOLS = [{"name": n, "description": d, "input_schema": _schema(p)} for n, d, p in TOOLS]
 CONVERSE_TOOLS = {
-    "tools": [
-        {"toolSpec": {"name": n, "description": d, "inputSchema": {"json": _schema(p)}}} for n, d, p in TOOLS
-    ]
+    "tools": [{"toolSpec": {"name": n, "description": d, "inputSchema": {"json": _schema(p)}}} for n, d, p in TOOLS]
 }
 
 
@@ -143,7 +134,7 @@ class CallBuilder:
         self.plan = plan
         self.tg = tg
         self.cap = max_response_chars
-        self.convs: dict[int, tuple[list[tuple[str, str]], str | None, int]] = {}
+        self.convs: dict[int, tuple[list[tuple[str, str]], str | None, int, Model]] = {}
         self.runs = plan.runs
 
     def _model(self, a: Account, r: Rand, ts: float) -> Model:
@@ -192,10 +183,11 @@ class CallBuilder:
                 if system is None and a.idx % 7 == 0:
                     system = CHAT_SYSTEMS[a.idx % len(CHAT_SYSTEMS)]
                 history: list[tuple[str, str]] = []
-                state = (history, system, first_seed)
+                model = self._model(a, r, ts)  # a conversation stays on one model
+                state = (history, system, first_seed, model)
                 self.convs[conv] = state
             else:
-                history, system, first_seed = state
+                history, system, first_seed, model = state
                 text = tg.chat_followup(rnd, max(turn, 1), first_seed, a.register)
             messages = [*history, ("user", text)]
             out = int(min(3500, max(12, math.exp(math.log(320) + 0.75 * _g(r)))))
@@ -206,7 +198,6 @@ class CallBuilder:
             history.append(("assistant", response))
             if turn >= nturns - 1:
                 self.convs.pop(conv, None)
-            model = self._model(a, r, ts)
             session = f"{conv:x}"
             conv_turn = turn
         elif mode == APP:
@@ -284,6 +275,8 @@ class CallBuilder:
                 extra = [tg.cot_response(rnd + k, cap, min(out * 4, self.cap) // 4) for k in range(1, n)]
             session = f"{(a.idx << 20) | (a.counter // 50):x}"
         extra_choices = extra
+        if max_tokens:
+            out = min(out, max_tokens)
         finish = "length" if max_tokens and out >= max_tokens else "stop"
         tool_call = None
         if tools and r.chance(0.5):
@@ -408,10 +401,7 @@ def _logprob_tokens(head: str, top: int) -> list[dict[str, Any]]:
         tok = w if i == 0 else " " + w
         b = list(tok.encode())
         alts = [{"token": tok, "bytes": b, "logprob": -0.01 * (i + 1)}]
-        alts += [
-            {"token": f"{tok}{k}", "bytes": [*b, 48 + k % 10], "logprob": -2.0 - k}
-            for k in range(max(top, 1) - 1)
-        ]
+        alts += [{"token": f"{tok}{k}", "bytes": [*b, 48 + k % 10], "logprob": -2.0 - k} for k in range(max(top, 1) - 1)]
         content.append({"token": tok, "bytes": b, "logprob": -0.01 * (i + 1), "top_logprobs": alts})
     return content
 
@@ -423,9 +413,7 @@ def openai_chat_response(c: Call, r: Rand) -> dict[str, Any]:
         msg: dict[str, Any] = {"role": "assistant", "content": t, "refusal": None, "annotations": []}
         if i == 0 and c.tool_call:
             cid, name, args = c.tool_call
-            msg["tool_calls"] = [
-                {"id": cid, "type": "function", "function": {"name": name, "arguments": args}}
-            ]
+            msg["tool_calls"] = [{"id": cid, "type": "function", "function": {"name": name, "arguments": args}}]
         choices.append(
             {
                 "index": i,
@@ -577,9 +565,7 @@ def anthropic_response(c: Call, r: Rand, *, bedrock: bool = False) -> dict[str, 
     stop = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}[c.finish]
     if c.tool_call:
         cid, name, args = c.tool_call
-        content.append(
-            {"type": "tool_use", "id": "toolu_" + cid[5:], "name": name, "input": {"query": args[11:-2]}}
-        )
+        content.append({"type": "tool_use", "id": "toolu_" + cid[5:], "name": name, "input": {"query": args[11:-2]}})
     usage: dict[str, Any] = {
         "input_tokens": c.in_tok - c.cached_tok,
         "output_tokens": c.out_tok,
@@ -625,9 +611,7 @@ def converse_response(c: Call) -> dict[str, Any]:
     content: list[dict[str, Any]] = [{"text": c.response}]
     if c.tool_call:
         cid, name, args = c.tool_call
-        content.append(
-            {"toolUse": {"toolUseId": "tooluse_" + cid[5:], "name": name, "input": {"query": args[11:-2]}}}
-        )
+        content.append({"toolUse": {"toolUseId": "tooluse_" + cid[5:], "name": name, "input": {"query": args[11:-2]}}})
     stop = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}[c.finish]
     return {
         "output": {"message": {"role": "assistant", "content": content}},

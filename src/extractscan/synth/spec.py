@@ -116,9 +116,7 @@ class SynthSpec:
             raise SpecError("formats must not repeat")
         for k in self.accounts or {}:
             if k not in COUNTED_KINDS:
-                raise SpecError(
-                    f"accounts: unknown or derived kind {k!r} (counted kinds: {', '.join(COUNTED_KINDS)})"
-                )
+                raise SpecError(f"accounts: unknown or derived kind {k!r} (counted kinds: {', '.join(COUNTED_KINDS)})")
         if any(v < 0 for v in (self.accounts or {}).values()):
             raise SpecError("account counts must be >= 0")
         lo, hi = self.diluted_share
@@ -131,6 +129,12 @@ class SynthSpec:
             a, b = v
             if not (1 <= a <= b):
                 raise SpecError(f"{name} must satisfy 1 <= lo <= hi")
+        for name in ("hydra_campaigns", "paraphrase_campaigns"):
+            v = getattr(self, name)
+            if v is not None and v < 0:
+                raise SpecError(f"{name} must be >= 0")
+        if not (0.0 <= self.corporate_share <= 1.0):
+            raise SpecError("corporate_share must lie in [0, 1]")
         if self.requests is not None and self.requests < 100:
             raise SpecError("requests must be >= 100")
         if self.volume is not None and self.volume <= 0:

@@ -89,13 +89,9 @@ _DYNAMIC: dict[str, Any] = {
     "order_no": lambda r: f"{r.choice(('#', 'ORD-', 'A', ''))}{r.below(9_000_000) + 1_000_000}",
     "amount": lambda r: f"{r.choice(('$', '€', '£'))}{r.below(900) + 9}.{r.below(100):02d}",
     "nth": lambda r: r.choice(("second", "third", "fourth", "fifth")),
-    "street": lambda r: (
-        f"{r.below(240) + 1} {r.choice(V.SLOTS['name'])} {r.choice(('Street', 'Road', 'Lane', 'Avenue'))}"
-    ),
+    "street": lambda r: f"{r.below(240) + 1} {r.choice(V.SLOTS['name'])} {r.choice(('Street', 'Road', 'Lane', 'Avenue'))}",
     "name_l": lambda r: r.choice(V.SLOTS["name"]).lower(),
-    "project": lambda r: r.choice(
-        ("Phoenix", "Atlas", "Nova", "Orion", "Beacon", "Harbor", "Summit", "Aurora")
-    ),
+    "project": lambda r: r.choice(("Phoenix", "Atlas", "Nova", "Orion", "Beacon", "Harbor", "Summit", "Aurora")),
     "item": lambda r: r.choice(V.PRODUCT_ITEM),
     "issue": lambda r: r.choice(V.ISSUE),
     "concept": lambda r: r.choice(V.MCQ_CONCEPT),
@@ -124,9 +120,7 @@ class _Fill:
         return str(_DYNAMIC[key](self.r))
 
 
-_QWORDS = frozenset(
-    ("how", "what", "why", "is", "can", "should", "which", "where", "when", "do", "does", "who")
-)
+_QWORDS = frozenset(("how", "what", "why", "is", "can", "should", "which", "where", "when", "do", "does", "who"))
 
 
 def render(frame: str, r: Rand, **extra: str) -> str:

@@ -80,9 +80,7 @@ def make(n: int, **cols: np.ndarray | int | float) -> Events:
         if c == "rnd":
             continue
         v = cols.get(c, -1 if c == "conv" else (1 if c == "nturns" else 0))
-        out[c] = (
-            np.broadcast_to(np.asarray(v, dtype=_DTYPES[c]), (n,)).copy() if n else np.empty(0, _DTYPES[c])
-        )
+        out[c] = np.broadcast_to(np.asarray(v, dtype=_DTYPES[c]), (n,)).copy() if n else np.empty(0, _DTYPES[c])
     return out
 
 
@@ -230,9 +228,7 @@ class Scheduler:
         a = len(self.app_idx)
         if a == 0:
             return empty()
-        prof = np.where(
-            self.app_bus[:, None], _BUSINESS[None, :] * (0.08 if weekend else 1.0), _ROUND_CLOCK[None, :]
-        )
+        prof = np.where(self.app_bus[:, None], _BUSINESS[None, :] * (0.08 if weekend else 1.0), _ROUND_CLOCK[None, :])
         lam = self.app_rate[:, None] * prof
         cnt = rng.poisson(lam)
         flat = cnt.ravel()
@@ -302,9 +298,7 @@ class Scheduler:
             p = np.minimum(0.9, need / (nb * camp.per_burst))
             kmean = np.maximum(1.0, need / (nb * np.maximum(p, 1e-9)))
             part = rng.random((nb, len(members))) < p[None, :]
-            cnt = np.where(
-                part, 1 + rng.poisson(np.maximum(kmean - 1.0, 0.0)[None, :], (nb, len(members))), 0
-            )
+            cnt = np.where(part, 1 + rng.poisson(np.maximum(kmean - 1.0, 0.0)[None, :], (nb, len(members))), 0)
             flat = cnt.ravel()
             bi = np.repeat(np.repeat(np.arange(nb), len(members)), flat)
             mi = np.repeat(np.tile(np.arange(len(members)), nb), flat)

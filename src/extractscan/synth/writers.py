@@ -280,9 +280,7 @@ class LangfuseWriter(FormatWriter):
             "user_id": a.account_id,
             "session_id": f"sess-{c.session}" if c.session else None,
             "trace_name": ident.get("trace_name", "trace"),
-            "tags": ["prod", a.app_name]
-            if a.app_name
-            else (["prod"] if a.kind != "benign_chat" else ["web"]),
+            "tags": ["prod", a.app_name] if a.app_name else (["prod"] if a.kind != "benign_chat" else ["web"]),
             "release": ident.get("release"),
             "bookmarked": False,
             "public": False,
@@ -400,9 +398,7 @@ class LangfuseWriter(FormatWriter):
             "prompt_id": "",
             "tool_calls": tool_calls,
             "tool_call_names": names,
-            "tool_definitions": {"search_web": "Search the web and return the top results."}
-            if c.tools
-            else {},
+            "tool_definitions": {"search_web": "Search the web and return the top results."} if c.tools else {},
             "usage_pricing_tier_id": None,
             "usage_pricing_tier_name": None,
             "input_price": f"{m.price_in / 1e6:.10f}".rstrip("0"),
@@ -416,11 +412,7 @@ class LangfuseWriter(FormatWriter):
 def _lf_metadata(c: Call) -> dict[str, Any]:
     a = c.account
     if a.kind == "benign_app":
-        return (
-            {"route": f"/api/{a.app_kind}", "end_user": c.end_user}
-            if c.end_user
-            else {"route": f"/api/{a.app_kind}"}
-        )
+        return {"route": f"/api/{a.app_kind}", "end_user": c.end_user} if c.end_user else {"route": f"/api/{a.app_kind}"}
     if a.kind in ("benign_chat", "diluted", "paraphrase"):
         return {"route": "/api/chat"}
     return {}
@@ -507,9 +499,7 @@ class PortkeyWriter(FormatWriter):
             "total_units": c.in_tok + c.out_tok,
             "cost": round(c.cost * 100, 6),
             "cost_currency": "USD",
-            "request_url": "https://api.anthropic.com/v1/messages"
-            if anthropic
-            else "https://api.openai.com/v1/chat/completions",
+            "request_url": "https://api.anthropic.com/v1/messages" if anthropic else "https://api.openai.com/v1/chat/completions",
             "request_method": "POST",
             "response_status_code": 200,
             "response_time": c.latency_ms,
@@ -566,20 +556,9 @@ class BedrockWriter(FormatWriter):
             a = self.plan.accounts[key[0]]
             d, h, m, s, ms = self.clock.parts(first_ts)
             y, mo, dd = d.split("-")
-            name = (
-                f"{y}{mo}{dd}T{h:02d}{m:02d}{s:02d}{ms:03d}Z_{hexs(Rand(mix(key[0], key[1], 5)), 16)}.json.gz"
-            )
+            name = f"{y}{mo}{dd}T{h:02d}{m:02d}{s:02d}{ms:03d}Z_{hexs(Rand(mix(key[0], key[1], 5)), 16)}.json.gz"
             path = (
-                self.root
-                / "AWSLogs"
-                / a.account_id
-                / "BedrockModelInvocationLogs"
-                / a.region
-                / y
-                / mo
-                / dd
-                / f"{h:02d}"
-                / name
+                self.root / "AWSLogs" / a.account_id / "BedrockModelInvocationLogs" / a.region / y / mo / dd / f"{h:02d}" / name
             )
             path.parent.mkdir(parents=True, exist_ok=True)
             buf = io.BytesIO()
