@@ -24,9 +24,7 @@ def ingest(
     from extractscan.ingest.pipeline import ingest_paths
     from extractscan.store import Store
 
-    return ingest_paths(
-        [Path(p) for p in paths], Store(Path(store_dir)), cfg or Config(), fmt=fmt, progress=progress
-    )
+    return ingest_paths([Path(p) for p in paths], Store(Path(store_dir)), cfg or Config(), fmt=fmt, progress=progress)
 
 
 def scan_store(
@@ -82,9 +80,7 @@ def write_outputs(result: ScanResult, out: str | Path, *, stable: bool = False) 
 
 def _stable(result: ScanResult) -> ScanResult:
     """The result without volatile parts (creation time, stage timings), for byte-identical reports."""
-    return dataclasses.replace(
-        result, created_at="", stats=dataclasses.replace(result.stats, stage_seconds={})
-    )
+    return dataclasses.replace(result, created_at="", stats=dataclasses.replace(result.stats, stage_seconds={}))
 
 
 def _plain(m: Any) -> dict[str, Any]:

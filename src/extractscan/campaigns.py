@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -45,9 +46,7 @@ def ip_range_expr(col: pl.Expr) -> pl.Expr:
     return pl.coalesce(v4, v6)
 
 
-def partition_link_parts(
-    frame: pl.DataFrame, link: LinkConfig
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def partition_link_parts(frame: pl.DataFrame, link: LinkConfig) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Per partition, the small tables linking needs (columnar):
 
     * ``clusters``: [entity_id, cluster_id, n, rep_text] for recurring clusters of prompts with >= 4 words
@@ -106,9 +105,7 @@ def link_tokens(clusters_global: pl.DataFrame, buckets: pl.DataFrame, infra: pl.
     )
 
 
-def build_edges(
-    tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfig, cluster: ClusterConfig
-) -> pl.DataFrame:
+def build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfig, cluster: ClusterConfig) -> pl.DataFrame:
     """Cross-entity step: candidate pairs from the capped inverted index, then the edge rules above.
 
     ``base_scores``: [entity_id, base_score]. Returns [a, b, kind, weight, evidence]."""
@@ -144,9 +141,7 @@ def build_edges(
     pairs = (
         pairs.join(sizes.rename({"entity_id": "a", "size": "size_a"}), on=["a", "kind"], how="left")
         .join(sizes.rename({"entity_id": "b", "size": "size_b"}), on=["b", "kind"], how="left")
-        .with_columns(
-            (pl.col("shared") / (pl.col("size_a") + pl.col("size_b") - pl.col("shared"))).alias("jaccard")
-        )
+        .with_columns((pl.col("shared") / (pl.col("size_a") + pl.col("size_b") - pl.col("shared"))).alias("jaccard"))
     )
     wide = pairs.pivot(on="kind", index=["a", "b"], values=["shared", "jaccard"], aggregate_function="first")
     for k in ("template", "timing", "ip", "ua", "key"):
@@ -162,18 +157,11 @@ def build_edges(
         .with_columns(pl.col("sa").fill_null(0.0), pl.col("sb").fill_null(0.0))
     )
 
-    template_ok = (pl.col("shared_template") >= link.min_shared_templates) & (
-        pl.col("jaccard_template") >= link.template_jaccard
-    )
+    template_ok = (pl.col("shared_template") >= link.min_shared_templates) & (pl.col("jaccard_template") >= link.template_jaccard)
     timing_ok = (pl.col("shared_timing") >= 3) & (pl.col("jaccard_timing") >= link.sync_jaccard)
     infra_pair = (pl.col("shared_ip") >= 1) & ((pl.col("shared_ua") >= 1) | (pl.col("shared_key") >= 1))
     infra_ok = (pl.col("shared_key") >= 1) | (
-        infra_pair
-        & (
-            template_ok
-            | timing_ok
-            | ((pl.col("sa") >= link.infra_min_score) & (pl.col("sb") >= link.infra_min_score))
-        )
+        infra_pair & (template_ok | timing_ok | ((pl.col("sa") >= link.infra_min_score) & (pl.col("sb") >= link.infra_min_score)))
     )
     edges = []
     for kind, cond, weight, ev in (
@@ -240,21 +228,21 @@ def form_campaigns(
     comps: dict[int, list[str]] = {}
     for e, lab in zip(ids, labels, strict=True):
         comps.setdefault(int(lab), []).append(e)
-    edge_rows = edges.to_dicts()
+    # Edges bucketed by component once (not a scan of every edge per component).
+    edges_of: dict[int, list[dict[str, Any]]] = {}
+    for r, ia in zip(edges.to_dicts(), a, strict=True):
+        edges_of.setdefault(int(labels[ia]), []).append(r)
     fps = template_fp.group_by("entity_id").agg(pl.col("fingerprint")) if not template_fp.is_empty() else None
     fp_of: dict[str, list[str]] = (
-        dict(zip(fps["entity_id"].to_list(), fps["fingerprint"].to_list(), strict=True))
-        if fps is not None
-        else {}
+        dict(zip(fps["entity_id"].to_list(), fps["fingerprint"].to_list(), strict=True)) if fps is not None else {}
     )
     campaigns: list[Campaign] = []
     membership: dict[str, str] = {}
-    for members in comps.values():
+    for lab, members in comps.items():
         if len(members) < link.min_campaign_size:
             continue
         members = sorted(members)
-        mset = set(members)
-        member_edges = [r for r in edge_rows if r["a"] in mset]
+        member_edges = edges_of.get(lab, [])
         scores = sorted((score_of.get(m, 0.0) for m in members), reverse=True)
         # Campaign score: the members' mean, raised by size (many accounts doing the same thing is itself
         # evidence), capped by the best member plus a margin so benign look-alikes cannot add up to a campaign.

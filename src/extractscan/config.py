@@ -138,9 +138,7 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         if key == "mappings":
             if not isinstance(value, dict):
                 raise ConfigError(f"'{where}{key}' must be a table")
-            kwargs[key] = {
-                name: _build(FieldMapping, m, f"{where}mappings.{name}.") for name, m in value.items()
-            }
+            kwargs[key] = {name: _build(FieldMapping, m, f"{where}mappings.{name}.") for name, m in value.items()}
         elif ftype in {c.__name__ for c in _SECTIONS.values()}:
             if not isinstance(value, dict):
                 raise ConfigError(f"'{where}{key}' must be a table")
@@ -152,9 +150,7 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
                 and not isinstance(value, type(default))
                 and not (isinstance(default, float) and isinstance(value, int))
             ):
-                raise ConfigError(
-                    f"'{where}{key}' must be {type(default).__name__}, got {type(value).__name__}"
-                )
+                raise ConfigError(f"'{where}{key}' must be {type(default).__name__}, got {type(value).__name__}")
             kwargs[key] = float(value) if isinstance(default, float) else value
     return cls(**kwargs)
 

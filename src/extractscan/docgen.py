@@ -111,9 +111,7 @@ def configuration_md() -> str:
     }
     for sec, cls in sections.items():
         csrc = inspect.getsource(cls)
-        comments = {
-            m.group(1): m.group(2).strip() for m in re.finditer(r"^\s*(\w+)\s*:[^\n#]*#\s*(.*)$", csrc, re.M)
-        }
+        comments = {m.group(1): m.group(2).strip() for m in re.finditer(r"^\s*(\w+)\s*:[^\n#]*#\s*(.*)$", csrc, re.M)}
         for f in dataclasses.fields(cls):
             if f.name in sections and f.name:
                 continue

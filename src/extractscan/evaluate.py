@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from scipy.stats import rankdata
 
 POSITIVE_KINDS = ("extractor", "hydra", "diluted", "paraphrase")
 NEGATIVE_KINDS = ("benign_chat", "benign_app", "benchmark_runner")
@@ -54,23 +55,11 @@ class Evaluation:
 
 def auroc(y: np.ndarray, s: np.ndarray) -> float | None:
     """Mann–Whitney AUROC with ties counted half."""
-    pos, neg = s[y == 1], s[y == 0]
-    if len(pos) == 0 or len(neg) == 0:
+    pos, neg = int((y == 1).sum()), int((y == 0).sum())
+    if pos == 0 or neg == 0:
         return None
-    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
-    allv = np.concatenate([pos, neg])[order]
-    ranks = np.empty(len(allv))
-    i = 0
-    while i < len(allv):  # average ranks over ties
-        j = i
-        while j + 1 < len(allv) and allv[j + 1] == allv[i]:
-            j += 1
-        ranks[i : j + 1] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    r = np.empty(len(allv))
-    r[order] = ranks
-    r_pos = r[: len(pos)].sum()
-    return float((r_pos - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+    ranks = rankdata(s)  # average ranks over ties
+    return float((ranks[y == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
 def average_precision(y: np.ndarray, s: np.ndarray) -> float | None:
@@ -91,9 +80,7 @@ def load_labels(path: Path) -> pl.DataFrame:
         df = df.with_columns(pl.lit(None, dtype=pl.Float64()).alias("extraction_share"))
     if "campaign_id" not in df.columns:
         df = df.with_columns(pl.lit(None, dtype=pl.String()).alias("campaign_id"))
-    return df.with_columns(
-        pl.when(pl.col("campaign_id") == "").then(None).otherwise(pl.col("campaign_id")).alias("campaign_id")
-    )
+    return df.with_columns(pl.when(pl.col("campaign_id") == "").then(None).otherwise(pl.col("campaign_id")).alias("campaign_id"))
 
 
 def evaluate(accounts: pl.DataFrame, labels: pl.DataFrame, *, diluted_min_share: float = 0.10) -> Evaluation:
@@ -119,9 +106,7 @@ def evaluate(accounts: pl.DataFrame, labels: pl.DataFrame, *, diluted_min_share:
         if k.height:
             n_flag = int(k["flagged"].sum())
             per_kind.append(KindStats(kind, k.height, n_flag, n_flag / k.height, float(k["score"].mean())))  # type: ignore[arg-type]
-    dil = joined.filter(
-        (pl.col("kind") == "diluted") & (pl.col("extraction_share").fill_null(1.0) >= diluted_min_share)
-    )
+    dil = joined.filter((pl.col("kind") == "diluted") & (pl.col("extraction_share").fill_null(1.0) >= diluted_min_share))
     camp_recall, camp_purity, camp_rows = _campaign_metrics(joined)
     above = bool(pos and neg and s[y == 1].min() > s[y == 0].max())
     return Evaluation(
@@ -147,20 +132,11 @@ def _campaign_metrics(joined: pl.DataFrame) -> tuple[float | None, float | None,
     labelled = joined.filter(pl.col("campaign_id").is_not_null())
     if labelled.is_empty():
         return None, None, []
-    pred_sizes = dict(
-        joined.filter(pl.col("pred_campaign").is_not_null())
-        .group_by("pred_campaign")
-        .agg(pl.len())
-        .iter_rows()
-    )
+    pred_sizes = dict(joined.filter(pl.col("pred_campaign").is_not_null()).group_by("pred_campaign").agg(pl.len()).iter_rows())
     rows, hit, total, pure_num, pure_den = [], 0, 0, 0, 0
     for cid in sorted(labelled["campaign_id"].unique().to_list()):
         members = labelled.filter(pl.col("campaign_id") == cid)
-        counts = (
-            members.filter(pl.col("pred_campaign").is_not_null())
-            .group_by("pred_campaign")
-            .agg(pl.len().alias("n"))
-        )
+        counts = members.filter(pl.col("pred_campaign").is_not_null()).group_by("pred_campaign").agg(pl.len().alias("n"))
         best, n_best = None, 0
         if counts.height:
             top = counts.sort(["n", "pred_campaign"], descending=[True, False]).row(0)

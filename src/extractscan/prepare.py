@@ -128,9 +128,7 @@ def build_frame(requests: pl.DataFrame, cfg: Config) -> tuple[pl.DataFrame, Fram
     frame = frame.with_columns(skeleton_id_expr(pl.col("skeleton")).alias("skeleton_id"))
     frame = frame.with_row_index("row_id")
     clusters, stats = cluster_texts(frame.select("row_id", "entity_id", "text_norm"), cfg.cluster)
-    frame = frame.join(clusters, on="row_id", how="left").with_columns(
-        pl.lit(None, dtype=pl.Int32()).alias("embedding_row")
-    )
+    frame = frame.join(clusters, on="row_id", how="left").with_columns(pl.lit(None, dtype=pl.Int32()).alias("embedding_row"))
     frame = frame.sort(["entity_id", "ts", "record_id"], nulls_last=True)
     return frame, FrameStats(
         rows=frame.height,

@@ -104,9 +104,7 @@ def scan_frame_source(
     lsh_c = lsh_k = 0
     window = [math.inf, -math.inf]
     for p in range(n_parts):
-        requests = load_requests(
-            lf, entity=entity, since=s_since, until=s_until, partition=p, n_partitions=n_parts
-        )
+        requests = load_requests(lf, entity=entity, since=s_since, until=s_until, partition=p, n_partitions=n_parts)
         t0 = timer.add("load", t0)
         if requests.is_empty():
             continue
@@ -210,9 +208,7 @@ def scan_frame_source(
         clusters_global = _global_clusters(clusters, cfg)
         tokens = link_tokens(clusters_global, pl.concat(buck_parts), pl.concat(infra_parts))
         edges = build_edges(tokens, combined.select("entity_id", "base_score"), cfg.link, cfg.cluster)
-        campaigns, membership = form_campaigns(
-            edges, combined.select("entity_id", "base_score"), pl.concat(fp_parts), cfg.link
-        )
+        campaigns, membership = form_campaigns(edges, combined.select("entity_id", "base_score"), pl.concat(fp_parts), cfg.link)
     t0 = timer.add("link", t0)
 
     accounts = _findings(entities, combined, contrib, results, detectors, weights, campaigns, membership, cfg)
@@ -250,21 +246,15 @@ def _global_clusters(clusters: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     from extractscan.cluster.minhash import cluster_texts
 
     if clusters.is_empty():
-        return clusters.select(
-            "entity_id", "cluster_id", pl.lit(None, dtype=pl.Int64()).alias("global_cluster_id")
-        )
+        return clusters.select("entity_id", "cluster_id", pl.lit(None, dtype=pl.Int64()).alias("global_cluster_id"))
     reps = clusters.sort("entity_id", "cluster_id").with_row_index("row_id")
-    out, _ = cluster_texts(
-        reps.select("row_id", "entity_id", pl.col("rep_text").alias("text_norm")), cfg.cluster
-    )
+    out, _ = cluster_texts(reps.select("row_id", "entity_id", pl.col("rep_text").alias("text_norm")), cfg.cluster)
     return reps.join(out.select("row_id", "global_cluster_id"), on="row_id").select(
         "entity_id", "cluster_id", "global_cluster_id"
     )
 
 
-def _reference_texts(
-    lf: pl.LazyFrame, cfg: Config, entity: str, since: float | None, until: float | None
-) -> list[str]:
+def _reference_texts(lf: pl.LazyFrame, cfg: Config, entity: str, since: float | None, until: float | None) -> list[str]:
     """A deterministic population sample (by hash of the record id) used as the benign reference."""
     ecol = ENTITY_COLUMNS[entity]
     q = lf.filter(pl.col(ecol).is_not_null() & pl.col("last_user_text").is_not_null())
@@ -291,9 +281,7 @@ def _encode(texts: list[str], embedder: Any, cache: Any) -> tuple[np.ndarray, in
     return np.asarray(embedder.encode(texts), dtype=np.float32), 0
 
 
-def _embed_partition(
-    frame: pl.DataFrame, cfg: Config, embedder: Any, cache: Any
-) -> tuple[pl.DataFrame, np.ndarray, int, int]:
+def _embed_partition(frame: pl.DataFrame, cfg: Config, embedder: Any, cache: Any) -> tuple[pl.DataFrame, np.ndarray, int, int]:
     from extractscan.cluster.embed import embedding_plan
 
     # The population reference is sampled once for the whole scan, so only the per-account part of the
@@ -303,11 +291,7 @@ def _embed_partition(
     sel = frame.filter(pl.col("row_id").is_in(chosen_ids.implode())).sort("row_id")
     texts = sel["text"].to_list()
     vectors, hits = _encode(texts, embedder, cache)
-    mapping = (
-        sel.select("row_id")
-        .with_row_index("embedding_row")
-        .with_columns(pl.col("embedding_row").cast(pl.Int32))
-    )
+    mapping = sel.select("row_id").with_row_index("embedding_row").with_columns(pl.col("embedding_row").cast(pl.Int32))
     frame = frame.drop("embedding_row").join(mapping, on="row_id", how="left")
     return frame, vectors, hits, len(texts) - hits
 
@@ -326,9 +310,7 @@ def _findings(
     """Assemble typed findings (a loop over entities, not requests) and rank them."""
     camp_score = {c.campaign_id: c.score for c in campaigns}
     base = {r["entity_id"]: r for r in combined.to_dicts()}
-    contrib_of: dict[tuple[str, str], float] = {
-        (r["entity_id"], r["detector_id"]): r["contribution"] for r in contrib.to_dicts()
-    }
+    contrib_of: dict[tuple[str, str], float] = {(r["entity_id"], r["detector_id"]): r["contribution"] for r in contrib.to_dicts()}
     det_rows: dict[str, dict[str, dict[str, Any]]] = {}
     for d in detectors:
         for r in results[d.id].to_dicts():

@@ -68,15 +68,13 @@ def combine(results: pl.DataFrame, weights: dict[str, float], cfg: ScoringConfig
         ).alias("confidence"),
     )
     amp = (pl.col("intent") / cfg.intent_full_at).clip(0.0, 1.0)
-    per = per.with_columns(
-        (pl.col("intent") + cfg.behaviour_factor * pl.col("behaviour") * amp).alias("evidence")
-    ).with_columns(logistic(pl.col("evidence"), cfg.midpoint, cfg.spread).alias("base_score"))
+    per = per.with_columns((pl.col("intent") + cfg.behaviour_factor * pl.col("behaviour") * amp).alias("evidence")).with_columns(
+        logistic(pl.col("evidence"), cfg.midpoint, cfg.spread).alias("base_score")
+    )
     return per.sort("entity_id")
 
 
-def contributions(
-    results: pl.DataFrame, combined: pl.DataFrame, weights: dict[str, float], cfg: ScoringConfig
-) -> pl.DataFrame:
+def contributions(results: pl.DataFrame, combined: pl.DataFrame, weights: dict[str, float], cfg: ScoringConfig) -> pl.DataFrame:
     """Each detector's share of an entity's combined evidence (behaviour evidence scaled like in
     :func:`combine`), in [0, 1], summing to 1 per entity when there is any evidence."""
     intent = set(cfg.intent_detectors)
@@ -98,10 +96,7 @@ def contributions(
             .alias("eff")
         )
         .with_columns(
-            pl.when(pl.col("evidence") > 0)
-            .then(pl.col("eff") / pl.col("evidence"))
-            .otherwise(0.0)
-            .alias("contribution")
+            pl.when(pl.col("evidence") > 0).then(pl.col("eff") / pl.col("evidence")).otherwise(0.0).alias("contribution")
         )
     )
     return out.select("entity_id", "detector_id", "weight", "contribution")

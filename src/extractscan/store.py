@@ -557,9 +557,7 @@ class Run:
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         if isinstance(ev, SimulatedCrash):
             self._state = "crashed"  # as after a kill: leave everything, only the OS drops the lock
             self.store._release()
@@ -688,9 +686,7 @@ class Run:
                 continue
             size = dst.stat().st_size
             moves.append({"src": f"out/{rel}", "dst": rel})
-            data_files.append(
-                {"path": rel, "event_date": date, "rows": n, "size": size, "run_id": self.run_id}
-            )
+            data_files.append({"path": rel, "event_date": date, "rows": n, "size": size, "run_id": self.run_id})
 
         quarantine_files: list[dict[str, Any]] = []
         qstaged = sorted((self.dir / "quarantine").glob("q*.parquet"))
@@ -801,9 +797,7 @@ def _conform(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=CANONICAL_SCHEMA)
 
 
-def _dedupe_partition(
-    staged: list[str], existing: list[str], dst: Path, kept: Counter[tuple[str, str | None]]
-) -> int:
+def _dedupe_partition(staged: list[str], existing: list[str], dst: Path, kept: Counter[tuple[str, str | None]]) -> int:
     """Write the staged rows of one partition to ``dst``, less the rows whose record_id is already in the
     partition or appeared earlier in the run (the first occurrence is kept). Returns the rows written and
     adds them to ``kept`` per (source_format, source_file).

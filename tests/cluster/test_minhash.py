@@ -124,9 +124,7 @@ def test_band_keys() -> None:
         band_keys(sigs, 4, 4)
 
 
-def _families(
-    rng: random.Random, n_families: int, per_family: int, words: int = 60, edits: int = 1
-) -> list[str]:
+def _families(rng: random.Random, n_families: int, per_family: int, words: int = 60, edits: int = 1) -> list[str]:
     """Families of near-duplicates: variants of a base text with up to ``edits`` words replaced (with 3-word
     shingles, two 60-word variants with one edit each have Jaccard >= 0.8)."""
     out = []

@@ -100,9 +100,7 @@ def test_stable_hash_matches_reference_and_is_pinned() -> None:
 
 def test_stable_hash_expr_nulls_and_chunks() -> None:
     rng = random.Random(5)
-    texts: list[str | None] = [
-        "".join(rng.choice("abc dé✓") for _ in range(rng.randint(0, 3000))) for _ in range(700)
-    ]
+    texts: list[str | None] = ["".join(rng.choice("abc dé✓") for _ in range(rng.randint(0, 3000))) for _ in range(700)]
     texts[3] = None
     s = pl.concat([pl.Series("s", texts[:350]), pl.Series("s", texts[350:])], rechunk=False)
     out = pl.DataFrame({"s": s}).select(stable_hash_expr("s")).to_series().to_list()

@@ -44,9 +44,7 @@ def make_frame(rows: Sequence[dict[str, Any]]) -> pl.DataFrame:
     df = pl.DataFrame(out, infer_schema_length=None)
     if "event_time" not in df.columns:
         df = df.with_columns(
-            pl.from_epoch((pl.col("ts") * 1e6).cast(pl.Int64), time_unit="us")
-            .dt.replace_time_zone("UTC")
-            .alias("event_time")
+            pl.from_epoch((pl.col("ts") * 1e6).cast(pl.Int64), time_unit="us").dt.replace_time_zone("UTC").alias("event_time")
         )
     h = (pl.col("text_norm").hash(seed=3) // 2).cast(pl.Int64)
     defaults = {

@@ -77,9 +77,7 @@ def test_cadence_fires_on_round_the_clock_script() -> None:
     s = res["script"]
     assert s["score"] >= 0.9 and s["confidence"] == 1.0
     assert s["value"] < 0.1  # gap coefficient of variation
-    assert re.search(r"gap CV 0\.0\d \(100% of [\d,]+ gaps near (299|300)\.\d s\)", s["summary"]), s[
-        "summary"
-    ]
+    assert re.search(r"gap CV 0\.0\d \(100% of [\d,]+ gaps near (299|300)\.\d s\)", s["summary"]), s["summary"]
     assert "active in 24/24 hours of day" in s["summary"]
     assert len(s["request_ids"]) == 5 and s["examples"][0] == "script job 1"
     for e in range(4):

@@ -49,9 +49,7 @@ HUMAN = [
 
 
 def _rows(entity: str, texts: list[str], **extra: Any) -> list[dict[str, Any]]:
-    return [
-        {"account_id": entity, "record_id": f"{entity}-{i}", "text": t, **extra} for i, t in enumerate(texts)
-    ]
+    return [{"account_id": entity, "record_id": f"{entity}-{i}", "text": t, **extra} for i, t in enumerate(texts)]
 
 
 def _by(out: pl.DataFrame, entity: str) -> dict[str, Any]:
@@ -90,9 +88,7 @@ def test_narrow_focus_fires_and_human_spread_does_not() -> None:
     h = _by(out, "harvest")
     assert h["value"] == 1.0 and h["score"] == 1.0 and h["confidence"] > 0.9
     assert h["summary"].startswith("100% of 60 requests target coding+maths (population focus 10%")
-    assert (
-        "coding 50% (pop 5%)" in h["summary"] and "maths 50%" in h["summary"] and "other 0%" in h["summary"]
-    )
+    assert "coding 50% (pop 5%)" in h["summary"] and "maths 50%" in h["summary"] and "other 0%" in h["summary"]
     assert len(h["request_ids"]) == 5 and len(h["examples"]) == 3
     for e in range(5):
         assert _by(out, f"human{e}")["score"] == 0.0

@@ -36,10 +36,7 @@ def chatters(n_entities: int = 6, threads: int = 8, depth: int = 3) -> list[dict
 
 
 def one_shot(name: str, n: int, **cols: Any) -> list[dict[str, Any]]:
-    return [
-        {"entity_id": name, "n_user_turns": 1, "n_messages": 1, "text": f"{name} task {i}", **cols}
-        for i in range(n)
-    ]
+    return [{"entity_id": name, "n_user_turns": 1, "n_messages": 1, "text": f"{name} task {i}", **cols} for i in range(n)]
 
 
 def test_conversation_shape_fires_on_one_shot_harvester() -> None:
@@ -82,10 +79,7 @@ def test_sessions_without_turn_counts_are_followups() -> None:
         for k in range(4)
     ]
     # A batch job tags every request with one trace id, but its message lists never grow.
-    rows += [
-        {"entity_id": "batch", "session_id": "job-1", "n_messages": 2, "n_user_turns": None}
-        for _ in range(40)
-    ]
+    rows += [{"entity_id": "batch", "session_id": "job-1", "n_messages": 2, "n_user_turns": None} for _ in range(40)]
     res = check(run_detector(ConversationShapeDetector(), make_frame(rows)))
     assert res["person"]["score"] == 0.0 and res["person"]["value"] <= 0.3
     assert res["batch"]["value"] == 1.0

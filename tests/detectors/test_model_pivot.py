@@ -45,10 +45,7 @@ def population() -> list[dict[str, Any]]:
 def test_model_pivot_fires_on_release_day_switch() -> None:
     rows = population()
     rows += traffic("harvester", "m-old", T0, 72, H)
-    rows += [
-        dict(r, text=f"explain {i}")
-        for i, r in enumerate(traffic("harvester", "m-new", RELEASE + 2 * H, 150, 300.0))
-    ]
+    rows += [dict(r, text=f"explain {i}") for i, r in enumerate(traffic("harvester", "m-new", RELEASE + 2 * H, 150, 300.0))]
     res = check(run_detector(ModelPivotDetector(), make_frame(rows)))
     h = res["harvester"]
     assert h["score"] == 1.0 and h["value"] == 1.0 and h["confidence"] >= 0.9

@@ -19,10 +19,7 @@ def check(out: pl.DataFrame) -> dict[str, dict[str, Any]]:
 
 
 def entity(name: str, n: int, **cols: Any) -> list[dict[str, Any]]:
-    return [
-        {"entity_id": name, "model_requested": "m-large", "text": f"{name} prompt {i}", **cols}
-        for i in range(n)
-    ]
+    return [{"entity_id": name, "model_requested": "m-large", "text": f"{name} prompt {i}", **cols} for i in range(n)]
 
 
 def chat_users(n_entities: int = 8) -> list[dict[str, Any]]:
@@ -35,9 +32,7 @@ def chat_users(n_entities: int = 8) -> list[dict[str, Any]]:
 
 def test_output_harvesting_fires_on_max_tokens_long_answers() -> None:
     rows = chat_users()
-    rows += entity(
-        "harvester", 60, max_output_tokens=8192, input_tokens=60, output_tokens=2600, n_requested=1
-    )
+    rows += entity("harvester", 60, max_output_tokens=8192, input_tokens=60, output_tokens=2600, n_requested=1)
     rows += entity(
         "sampler",
         60,
@@ -64,9 +59,7 @@ def test_output_harvesting_fires_on_max_tokens_long_answers() -> None:
 def test_model_relative_maximum() -> None:
     # A small model whose cap is 2,048: asking for the cap is "near the maximum" there.
     rows = [dict(r, model_requested="m-small", max_output_tokens=256) for r in chat_users()]
-    rows += entity(
-        "capper", 40, model_requested="m-small", max_output_tokens=2048, input_tokens=100, output_tokens=300
-    )
+    rows += entity("capper", 40, model_requested="m-small", max_output_tokens=2048, input_tokens=100, output_tokens=300)
     res = check(run_detector(OutputHarvestingDetector(), make_frame(rows)))
     assert res["capper"]["score"] >= 0.45 and "near the model's max" in res["capper"]["summary"]
     assert res["user0"]["score"] == 0.0
@@ -75,9 +68,7 @@ def test_model_relative_maximum() -> None:
 def test_output_harvesting_quiet_on_hard_negatives() -> None:
     rows = chat_users()
     # Benchmark runner: temperature 0, small max_tokens, short answers.
-    rows += entity(
-        "benchmark", 200, max_output_tokens=256, temperature=0.0, input_tokens=400, output_tokens=12
-    )
+    rows += entity("benchmark", 200, max_output_tokens=256, temperature=0.0, input_tokens=400, output_tokens=12)
     # Support bot: long system prompt, moderate max_tokens, short replies.
     rows += entity("support_bot", 200, max_output_tokens=500, input_tokens=1200, output_tokens=150)
     # Classifier reading label probabilities: logprobs on one-token answers.

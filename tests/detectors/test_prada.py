@@ -74,9 +74,7 @@ def test_time_order_is_used_not_row_order() -> None:
 
 def test_too_short_degenerate_and_missing_embeddings() -> None:
     same = np.repeat(random_sphere(1, DIM, seed=20), 16, axis=0)
-    frame, ctx = make_embedded(
-        {"short": seed_and_perturb(2, 5, seed=21), "same": same}, random_sphere(50, DIM, seed=22)
-    )
+    frame, ctx = make_embedded({"short": seed_and_perturb(2, 5, seed=21), "same": same}, random_sphere(50, DIM, seed=22))
     res = run_detector(Prada(), frame, ctx)
     short, dup = _row(res, "short"), _row(res, "same")
     assert short["value"] is None and short["score"] == 0.0 and short["confidence"] == 0.0

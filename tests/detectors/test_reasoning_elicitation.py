@@ -46,9 +46,7 @@ HUMAN = [
 
 
 def _rows(entity: str, texts: list[str], **extra: Any) -> list[dict[str, Any]]:
-    return [
-        {"account_id": entity, "record_id": f"{entity}-{i}", "text": t, **extra} for i, t in enumerate(texts)
-    ]
+    return [{"account_id": entity, "record_id": f"{entity}-{i}", "text": t, **extra} for i, t in enumerate(texts)]
 
 
 def _check(out: pl.DataFrame) -> pl.DataFrame:
@@ -88,9 +86,7 @@ def test_regex_covers_varied_phrasings() -> None:
 
 
 def test_elicitation_campaign_fires_and_human_does_not() -> None:
-    rows = _rows("cot", [f"{p} Think step by step and show your work." for p in PROBLEMS]) + _rows(
-        "human", HUMAN
-    )
+    rows = _rows("cot", [f"{p} Think step by step and show your work." for p in PROBLEMS]) + _rows("human", HUMAN)
     out = _check(run_detector(ReasoningElicitation(), make_frame(rows)))
     c, h = _by(out, "cot"), _by(out, "human")
     assert c["value"] == 1.0 and c["score"] == 1.0 and c["confidence"] > 0.9
@@ -172,9 +168,7 @@ def test_population_baseline() -> None:
     assert population_baseline(f, "v", min_requests=5, min_population=6, prior=0.03, cap=0.2) == 0.03
     assert population_baseline(f, "v", min_requests=5, min_population=5, prior=0.03, cap=0.05) == 0.05
     # A population where every entity elicits (a CoT app fleet) only moves the baseline up to the cap.
-    rows = [
-        r for e in range(6) for r in _rows(f"app{e}", [f"{p} Think step by step." for p in PROBLEMS[:20]])
-    ]
+    rows = [r for e in range(6) for r in _rows(f"app{e}", [f"{p} Think step by step." for p in PROBLEMS[:20]])]
     out = run_detector(ReasoningElicitation(), make_frame(rows))
     assert "(population 20%" in out["summary"][0] and out["score"].min() > 0.9
 

@@ -40,9 +40,7 @@ HUMAN = [
 
 
 def _rows(entity: str, texts: list[str], **extra: Any) -> list[dict[str, Any]]:
-    return [
-        {"account_id": entity, "record_id": f"{entity}-{i}", "text": t, **extra} for i, t in enumerate(texts)
-    ]
+    return [{"account_id": entity, "record_id": f"{entity}-{i}", "text": t, **extra} for i, t in enumerate(texts)]
 
 
 def _by(out: pl.DataFrame, entity: str) -> dict[str, Any]:
@@ -55,12 +53,9 @@ def _judge_prompts() -> list[str]:
         a, b = ANSWERS[i % 3], ANSWERS[(i + 1) % 3]
         out.append(
             [
-                "Score the following response from 1 to 10 against the rubric.\n"
-                f"Question: {q}\nResponse: {a}",
-                f"[Question] {q}\n[Response A] {a}\n[Response B] {b}\n"
-                "Which response is better? Output [[A]] or [[B]].",
-                "You are a reward model. Rate the assistant's answer and return JSON "
-                f'{{"score": <1-10>}}.\n{q}\n{a}',
+                f"Score the following response from 1 to 10 against the rubric.\nQuestion: {q}\nResponse: {a}",
+                f"[Question] {q}\n[Response A] {a}\n[Response B] {b}\nWhich response is better? Output [[A]] or [[B]].",
+                f'You are a reward model. Rate the assistant\'s answer and return JSON {{"score": <1-10>}}.\n{q}\n{a}',
             ][i % 3]
         )
     return out
@@ -102,9 +97,7 @@ def test_grading_campaign_fires_and_human_does_not() -> None:
 
 def test_judge_system_prompt() -> None:
     sys_prompt = "Act as an impartial judge. Output your verdict as [[A]], [[B]] or [[C]] for a tie."
-    rows = _rows(
-        "judge", [f"{q}\nA: {ANSWERS[0]}\nB: {ANSWERS[1]}" for q in QUESTIONS], system_text=sys_prompt
-    )
+    rows = _rows("judge", [f"{q}\nA: {ANSWERS[0]}\nB: {ANSWERS[1]}" for q in QUESTIONS], system_text=sys_prompt)
     r = _by(run_detector(RubricGrading(), make_frame(rows)), "judge")
     assert r["score"] == 1.0 and r["examples"][0].startswith("[system] Act as an impartial judge")
 

@@ -78,9 +78,7 @@ def test_embedding_view_finds_paraphrases_the_clusters_miss() -> None:
     rng = np.random.default_rng(3)
     seeds = random_sphere(3, DIM, seed=4)
     para = unit_rows(np.vstack([s + 0.03 * rng.normal(size=(8, DIM)) for s in seeds]))
-    frame, ctx = make_embedded(
-        {"para": para, "benign": random_sphere(24, DIM, seed=5)}, random_sphere(100, DIM, seed=6)
-    )
+    frame, ctx = make_embedded({"para": para, "benign": random_sphere(24, DIM, seed=5)}, random_sphere(100, DIM, seed=6))
     res = run_detector(Seat(), frame, ctx)
     p, b = _row(res, "para"), _row(res, "benign")
     assert p["value"] == pytest.approx(84 / 276)  # 3 * C(8,2) / C(24,2); every text is distinct

@@ -28,26 +28,19 @@ def requests(name: str, n: int, **cols: Any) -> list[dict[str, Any]]:
 
 def independents(n: int = 6) -> list[dict[str, Any]]:
     """Unrelated browser users: own addresses, the same common browser user agent."""
-    return [
-        row
-        for e in range(n)
-        for row in requests(f"user{e}", 10, client_ip=f"198.51.{e}.20", user_agent=CHROME)
-    ]
+    return [row for e in range(n) for row in requests(f"user{e}", 10, client_ip=f"198.51.{e}.20", user_agent=CHROME)]
 
 
 def test_shared_infrastructure_fires_on_hydra() -> None:
     rows = independents()
     for a in range(8):  # eight accounts, one /24, one custom client
-        rows += requests(
-            f"hydra{a}", 12, client_ip=f"203.0.113.{10 + a}", user_agent="harvest-kit/0.3 (+acme)"
-        )
+        rows += requests(f"hydra{a}", 12, client_ip=f"203.0.113.{10 + a}", user_agent="harvest-kit/0.3 (+acme)")
     res = check(run_detector(SharedInfrastructureDetector(), make_frame(rows)))
     h = res["hydra0"]
     # /24 (0.35) and a custom client (0.6), each shared with >= full_at_others entities: 1 - 0.65 * 0.4.
     assert abs(h["score"] - 0.74) < 1e-9 and h["value"] == 7.0 and h["confidence"] > 0.5
     assert h["summary"] == (
-        'shares UA "harvest-kit/0.3 (+acme)", 203.0.113.0/24 '
-        "with 7 other entities (hydra1, hydra2, hydra3, …)"
+        'shares UA "harvest-kit/0.3 (+acme)", 203.0.113.0/24 with 7 other entities (hydra1, hydra2, hydra3, …)'
     )
     assert h["cluster_ids"] == [f"hydra{a}" for a in range(1, 8)]
     assert h["request_ids"] and h["examples"] == ["hydra0 prompt 0", "hydra0 prompt 1", "hydra0 prompt 2"]
@@ -57,11 +50,7 @@ def test_shared_infrastructure_fires_on_hydra() -> None:
 
 def test_shared_api_key_links_accounts() -> None:
     rows = independents()
-    rows += [
-        r
-        for a in range(3)
-        for r in requests(f"acct{a}", 10, api_key_id="key:abc123", client_ip=f"192.0.{a}.9")
-    ]
+    rows += [r for a in range(3) for r in requests(f"acct{a}", 10, api_key_id="key:abc123", client_ip=f"192.0.{a}.9")]
     res = check(run_detector(SharedInfrastructureDetector(), make_frame(rows)))
     # A key shared by three accounts: weight 1 times 2 others / full_at_others (4).
     assert res["acct0"]["score"] == 0.5 and "key key:abc123" in res["acct0"]["summary"]
@@ -72,15 +61,9 @@ def test_shared_infrastructure_quiet_on_proxies_apps_and_private_ranges() -> Non
     # A benign templated app: one service IP and an SDK user agent, nobody else on them.
     rows += requests("support_bot", 300, client_ip="192.0.2.5", user_agent="OpenAI/Python 1.54.0")
     # A proxy / NAT range used by more accounts than link.max_accounts_per_ip.
-    rows += [
-        r
-        for a in range(30)
-        for r in requests(f"mobile{a:02d}", 3, client_ip=f"100.20.30.{a}", user_agent=f"app-build-{a}")
-    ]
+    rows += [r for a in range(30) for r in requests(f"mobile{a:02d}", 3, client_ip=f"100.20.30.{a}", user_agent=f"app-build-{a}")]
     # Private addresses (an internal gateway) say nothing about who is calling.
-    rows += [
-        r for a in range(4) for r in requests(f"internal{a}", 5, client_ip="10.0.0.7", user_agent=f"svc-{a}")
-    ]
+    rows += [r for a in range(4) for r in requests(f"internal{a}", 5, client_ip="10.0.0.7", user_agent=f"svc-{a}")]
     res = check(run_detector(SharedInfrastructureDetector(), make_frame(rows)))
     assert res["support_bot"]["score"] == 0.0 and res["support_bot"]["confidence"] == 1.0
     assert res["support_bot"]["summary"] == "no IP range, user agent or key shared with other entities"
@@ -95,9 +78,7 @@ def test_shared_infrastructure_quiet_on_proxies_apps_and_private_ranges() -> Non
 
 def test_one_isp_range_stays_weak_but_rotating_shared_ranges_add_up() -> None:
     # Twelve neighbours on one ISP range with common browsers: one weak resource.
-    rows = [
-        r for a in range(12) for r in requests(f"home{a}", 5, client_ip=f"81.2.69.{a}", user_agent=CHROME)
-    ]
+    rows = [r for a in range(12) for r in requests(f"home{a}", 5, client_ip=f"81.2.69.{a}", user_agent=CHROME)]
     # Five accounts rotating together through six proxy ranges.
     rows += [
         r

@@ -124,9 +124,7 @@ def test_benchmark_runner_with_short_answers_is_discounted() -> None:
     assert "ask: short" in b["summary"]
     assert b["score"] <= 0.25
     # Same frame without the short-answer ask and with room to answer: a neutral frame scores higher.
-    neutral = [
-        f"Question: which term best describes {t}? Options: a process, a theorem, an event" for t in TOPICS
-    ]
+    neutral = [f"Question: which term best describes {t}? Options: a process, a theorem, an event" for t in TOPICS]
     assert _by(_run(_rows("n", neutral)), "n")["score"] > b["score"]
 
 

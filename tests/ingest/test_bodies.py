@@ -85,14 +85,9 @@ def test_content_text_shapes() -> None:
     pt: set[str] = set()
     assert bodies.content_text("plain", pt) == "plain"
     assert bodies.content_text(None, pt) == ""
-    assert (
-        bodies.content_text([{"type": "text", "text": "a"}, {"type": "input_text", "text": "b"}], pt)
-        == "a\nb"
-    )
+    assert bodies.content_text([{"type": "text", "text": "a"}, {"type": "input_text", "text": "b"}], pt) == "a\nb"
     assert bodies.content_text([{"type": "image_url", "image_url": {"url": "x"}}], pt) == "[image]"
-    assert (
-        bodies.content_text([{"type": "tool_result", "content": [{"type": "text", "text": "r"}]}], pt) == "r"
-    )
+    assert bodies.content_text([{"type": "tool_result", "content": [{"type": "text", "text": "r"}]}], pt) == "r"
     assert bodies.content_text([{"type": "thinking", "thinking": {"odd": 1}}], pt) == ""
     assert bodies.content_text([{"type": "redacted_thinking", "data": "x"}], pt) == ""
     assert pt == {"image", "tool_result", "thinking"}
@@ -184,9 +179,7 @@ def test_openai_chat_request_params() -> None:
 def test_responses_request_conversation_object() -> None:
     row = bodies.request_body({"model": "m", "input": "x", "conversation": {"id": "conv_1"}})
     assert row["session_id"] == "conv_1"
-    assert (
-        bodies.request_body({"model": "m", "input": "x", "conversation": "conv_2"})["session_id"] == "conv_2"
-    )
+    assert bodies.request_body({"model": "m", "input": "x", "conversation": "conv_2"})["session_id"] == "conv_2"
 
 
 def test_legacy_completions_logprobs_int() -> None:
@@ -266,9 +259,7 @@ def test_responses_output_of_wrong_type_does_not_raise() -> None:
 
 
 def test_anthropic_total_tokens_within_int64() -> None:
-    row = bodies.response_body(
-        {"type": "message", "content": [], "usage": {"input_tokens": 2**62, "output_tokens": 2**62}}
-    )
+    row = bodies.response_body({"type": "message", "content": [], "usage": {"input_tokens": 2**62, "output_tokens": 2**62}})
     assert "total_tokens" not in row
     assert bodies.token_sum(1, 2) == 3 and bodies.token_sum(None, 2) is None
 
@@ -369,14 +360,10 @@ _LEAF = (
 )
 JSON = st.recursive(
     _LEAF,
-    lambda c: (
-        st.lists(c, max_size=4) | st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=6), c, max_size=5)
-    ),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=6), c, max_size=5),
     max_leaves=12,
 )
-KINDS = st.sampled_from(
-    [None, "openai_chat", "openai_responses", "anthropic", "converse", "gemini", "openai_completions"]
-)
+KINDS = st.sampled_from([None, "openai_chat", "openai_responses", "anthropic", "converse", "gemini", "openai_completions"])
 
 
 @settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])

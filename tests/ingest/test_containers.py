@@ -112,9 +112,7 @@ def csv_bytes(rows: list[dict[str, str]]) -> bytes:
     ],
     ids=["jsonl", "array", "array-pretty", "object", "concatenated", "csv", "parquet"],
 )
-def test_containers_and_compressions(
-    tmp_path: Path, how: str, container: str, data: bytes, expected: Any
-) -> None:
+def test_containers_and_compressions(tmp_path: Path, how: str, container: str, data: bytes, expected: Any) -> None:
     # the extension says nothing: detection is by magic bytes and content
     path = write(tmp_path, "input.log", data, how)
     with open_records(path) as stream:
@@ -411,9 +409,7 @@ json_values = st.recursive(
     | st.integers(-(2**63), 2**63 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )
 

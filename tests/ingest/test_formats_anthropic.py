@@ -129,11 +129,7 @@ def test_each_marker_makes_it_anthropic() -> None:
         {"metadata": {"user_id": "u1"}},
         {"tools": [{"name": "t", "input_schema": {}}]},
         {"messages": [{"role": "user", "content": [{"type": "image", "source": {}}]}]},
-        {
-            "messages": [
-                {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "n", "input": {}}]}
-            ]
-        },
+        {"messages": [{"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "n", "input": {}}]}]},
     ]
     for extra in markers:
         body = {**base, **extra}
@@ -319,9 +315,7 @@ _LEAF = (
 )
 JSON = st.recursive(
     _LEAF,
-    lambda c: (
-        st.lists(c, max_size=4) | st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=6), c, max_size=5)
-    ),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=6), c, max_size=5),
     max_leaves=10,
 )
 
@@ -357,9 +351,7 @@ def mutated(draw: st.DrawFn, examples: list[Any]) -> Any:
     return obj
 
 
-_SETTINGS = settings(
-    max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
-)
+_SETTINGS = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @_SETTINGS

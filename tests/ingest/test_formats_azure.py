@@ -2,136 +2,30 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import random
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import pyarrow as pa
 import pytest
+from _format_helpers import (  # shared helpers of the gateway-format reader tests
+    JSON,
+    MINE,
+    REF,
+    all_examples,
+    check_outcomes,
+    load,
+    mutated,
+    one,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from extractscan.ingest.base import Rejected, SourceRef, finalize_row
+from extractscan.ingest.base import Rejected
 from extractscan.ingest.registry import get_reader, sniff
-from extractscan.schema import CANONICAL_SCHEMA, CanonicalRow
-
-# ---- shared test helpers (kept per file: each format test module stands alone) -------------------
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "formats"
-MINE = (
-    "litellm_slp", "litellm_spendlogs", "langfuse_obs_v2", "langfuse_trace", "langfuse_ui", "helicone",
-    "portkey", "azure_aoai_rr", "azure_apim_gateway", "azure_apim_llm", "vertex_rr",
-    "openrouter_generation", "openrouter_activity",
-)  # fmt: skip
-REF = SourceRef("test", 1)
-
-
-def load(name: str) -> list[dict[str, Any]]:
-    text = (FIXTURES / name).read_text(encoding="utf-8")
-    if name.endswith(".jsonl"):
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    if name.endswith(".csv"):
-        return list(csv.DictReader(io.StringIO(text)))
-    data = json.loads(text)
-    return data if isinstance(data, list) else [data]
-
-
-def all_examples() -> list[tuple[str, dict[str, Any]]]:
-    return [(p.name, r) for p in sorted(FIXTURES.iterdir()) if p.suffix in (".jsonl", ".json", ".csv")
-            for r in load(p.name)]  # fmt: skip
-
-
-def finalize(fmt: str, outcomes: Any) -> list[Any]:
-    out = []
-    for o in outcomes:
-        assert isinstance(o, Rejected | dict), o
-        out.append(
-            o
-            if isinstance(o, Rejected)
-            else finalize_row(
-                cast(CanonicalRow, o),
-                source_format=fmt,
-                ref=REF,
-                raw_digest="d",
-                max_prompt_chars=200_000,
-                max_response_chars=20_000,
-            )
-        )
-    return out
-
-
-def one(fmt: str, rec: Any) -> dict[str, Any]:
-    out = finalize(fmt, get_reader(fmt).parse(rec, REF))
-    assert len(out) == 1 and isinstance(out[0], dict), out
-    pa.Table.from_pylist(out, schema=CANONICAL_SCHEMA)
-    return out[0]
-
-
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
-    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
-    max_leaves=10,
-)
-
-
-# Cheap fixed odd values mixed into mutations (arbitrary JSON is drawn once per example: it is costly).
-ODD_VALUES: tuple[Any, ...] = (
-    None,
-    -1,
-    0,
-    2**70,
-    1e308,
-    float("nan"),
-    "",
-    "x",
-    "{",
-    "[1]",
-    [],
-    {},
-    True,
-    [None],
-    {"": None},
-)
-
-
-@st.composite
-def mutated(draw: Any, example: Any) -> Any:
-    """The example with keys dropped, replaced by arbitrary JSON, JSON-encoded or stringified (CSV).
-    One seed and a small pool of JSON values are drawn; the walk itself is plain ``random`` (fast)."""
-    rnd = random.Random(draw(st.integers(0, 2**32)))
-    pool = [draw(JSON), *ODD_VALUES]
-
-    def walk(v: Any) -> Any:
-        if isinstance(v, dict):
-            out = {}
-            for k, x in v.items():
-                op = rnd.choice(("keep", "keep", "keep", "drop", "json", "dumps", "str", "deep"))
-                if op == "drop":
-                    continue
-                out[k] = {"keep": x, "json": rnd.choice(pool), "dumps": json.dumps(x), "str": str(x)}.get(op)
-                if op == "deep":
-                    out[k] = walk(x)
-            return out
-        if isinstance(v, list):
-            return [walk(x) for x in v]
-        return v
-
-    return walk(example)
-
-
-def check_outcomes(fmt: str, rec: Any) -> None:
-    outcomes = list(get_reader(fmt).parse(rec, REF))
-    rows = [r for r in finalize(fmt, outcomes) if not isinstance(r, Rejected)]
-    pa.Table.from_pylist(rows, schema=CANONICAL_SCHEMA)
-
 
 READERS = ("azure_aoai_rr", "azure_apim_gateway", "azure_apim_llm")
 EXAMPLES = {
-    "azure_aoai_rr": load("azure_openai_requestresponse.jsonl")
-    + load("azure_openai_requestresponse_variants.jsonl"),
+    "azure_aoai_rr": load("azure_openai_requestresponse.jsonl") + load("azure_openai_requestresponse_variants.jsonl"),
     "azure_apim_gateway": load("azure_apim_gatewaylogs.jsonl"),
     "azure_apim_llm": load("azure_apim_llmlog.jsonl"),
 }
@@ -178,9 +72,7 @@ def test_request_response_string_properties() -> None:
 def test_request_response_object_properties_and_other_categories() -> None:
     rec, audit = EXAMPLES["azure_aoai_rr"][1:]
     row = one("azure_aoai_rr", rec)
-    assert row["event_time"] == datetime(
-        2025, 6, 2, 15, 0, 0, 123456, tzinfo=UTC
-    )  # `time`: 7 digits cut to 6
+    assert row["event_time"] == datetime(2025, 6, 2, 15, 0, 0, 123456, tzinfo=UTC)  # `time`: 7 digits cut to 6
     assert row["principal_id"] == "11111111-2222-3333-4444-555555555555"
     assert (row["status_code"], row["status"], row["stream"]) == (429, "error", True)
     assert row["model_served"] == "gpt-4o-mini-2024-07-18" and row["latency_ms"] == 12.0
@@ -212,9 +104,7 @@ def test_apim_gateway_logs() -> None:
     assert row["client_ip"] == "198.51.100.77"
     assert row["model_requested"] == "gpt4o-prod"  # the deployment in the URL (the body names none)
     assert row["model_served"] == "gpt-4o-2024-08-06"
-    assert row["messages"] == [
-        {"role": "user", "text": "Give 40 examples of polite refusals, each with a rationale."}
-    ]
+    assert row["messages"] == [{"role": "user", "text": "Give 40 examples of polite refusals, each with a rationale."}]
     assert row["last_user_text"] == "Give 40 examples of polite refusals, each with a rationale."
     assert row["max_output_tokens"] == 3000
     assert (row["input_tokens"], row["output_tokens"], row["total_tokens"]) == (24, 2410, 2434)

@@ -156,10 +156,7 @@ def test_invoke_model_anthropic_body() -> None:
     assert row["provider"] == "aws-bedrock"
     assert row["principal_id"] == "arn:aws:iam::210987654321:user/svc-distill"
     assert row["system_text"] == "Answer as an expert. Think out loud."
-    assert (
-        row["last_user_text"]
-        == "Translate to French and explain each grammar choice: 'The cat sat on the mat.'"
-    )
+    assert row["last_user_text"] == "Translate to French and explain each grammar choice: 'The cat sat on the mat.'"
     assert row["max_output_tokens"] == 2048
     assert row["model_served"] == "claude-3-haiku-20240307"
     assert row["response_id"] == "msg_bdrk_01AbCdEfGhIjKlMnOpQrStUv"
@@ -171,9 +168,7 @@ def test_invoke_model_anthropic_body() -> None:
 def test_offloaded_input_body() -> None:
     row = one_row(INV, EXAMPLES[2])
     assert row["body_status"] == "offloaded"
-    assert row["body_uri"].startswith("s3://acme-bedrock-logs/") and row["body_uri"].endswith(
-        "_input.json.gz"
-    )
+    assert row["body_uri"].startswith("s3://acme-bedrock-logs/") and row["body_uri"].endswith("_input.json.gz")
     assert "messages" not in row and "last_user_text" not in row
     assert row["input_tokens"] == 41250
     assert row["response_text"] == "Summary: ..."
@@ -323,18 +318,12 @@ def test_cloudwatch_one_outcome_per_event() -> None:
     outs = parse(CW, env)
     assert len(outs) == len(env["logEvents"]) == 4
     ok, bad, no_time, foreign = outs
-    assert (
-        isinstance(ok, dict) and ok["record_id"] == "bedrock_invocation:c2000000-0000-4000-8000-000000000001"
-    )
+    assert isinstance(ok, dict) and ok["record_id"] == "bedrock_invocation:c2000000-0000-4000-8000-000000000001"
     assert isinstance(bad, Rejected) and bad.reason == "invalid_json" and "logEvents[1]" in bad.message
     # the record has no timestamp: the log event's (ms) time is used
     assert isinstance(no_time, dict)
     assert no_time["event_time"] == datetime(2025, 6, 3, 10, 0, 2, tzinfo=UTC)
-    assert (
-        isinstance(foreign, Rejected)
-        and foreign.reason == "missing_field"
-        and "logEvents[3]" in foreign.message
-    )
+    assert isinstance(foreign, Rejected) and foreign.reason == "missing_field" and "logEvents[3]" in foreign.message
 
 
 def test_cloudwatch_events_without_request_id_keep_distinct_ids() -> None:
@@ -377,10 +366,7 @@ def test_cloudwatch_single_exported_event() -> None:
     }
     assert CW.sniff(event)
     (out,) = parse(CW, event)
-    assert (
-        isinstance(out, dict)
-        and out["record_id"] == "bedrock_invocation:c4d5e6f7-0819-4a2b-8c3d-4e5f60718293"
-    )
+    assert isinstance(out, dict) and out["record_id"] == "bedrock_invocation:c4d5e6f7-0819-4a2b-8c3d-4e5f60718293"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -426,15 +412,11 @@ _LEAF = (
     | st.integers(-(2**70), 2**70)
     | st.floats()
     | st.text(max_size=12)
-    | st.sampled_from(
-        ["Converse", "InvokeModelWithResponseStream", "2025-06-02T14:07:31Z", "ModelInvocationLog"]
-    )
+    | st.sampled_from(["Converse", "InvokeModelWithResponseStream", "2025-06-02T14:07:31Z", "ModelInvocationLog"])
 )
 JSON = st.recursive(
     _LEAF,
-    lambda c: (
-        st.lists(c, max_size=4) | st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=6), c, max_size=5)
-    ),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=6), c, max_size=5),
     max_leaves=10,
 )
 
@@ -470,9 +452,7 @@ def mutated(draw: st.DrawFn, examples: list[Any]) -> Any:
     return obj
 
 
-_SETTINGS = settings(
-    max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
-)
+_SETTINGS = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @_SETTINGS
@@ -489,8 +469,6 @@ def test_parse_never_raises(obj: Any, wrap: str) -> None:
         check_outcomes(CW, env)
 
 
-@pytest.mark.parametrize(
-    "obj", [{"logEvents": [{"message": "[" * 5000 + "]" * 5000}], "messageType": "DATA_MESSAGE"}]
-)
+@pytest.mark.parametrize("obj", [{"logEvents": [{"message": "[" * 5000 + "]" * 5000}], "messageType": "DATA_MESSAGE"}])
 def test_deep_nesting_is_rejected_not_raised(obj: Any) -> None:
     check_outcomes(CW, obj)

@@ -233,9 +233,7 @@ def test_rejections(rec: Any, reason: str, words: str) -> None:
 
 
 def test_coercions() -> None:
-    row = one_row(
-        {**MINIMAL, "account_id": 12, "session_id": 3.5, "user_agent": "  ", "tags": {"n": 1, "o": {"a": 1}}}
-    )
+    row = one_row({**MINIMAL, "account_id": 12, "session_id": 3.5, "user_agent": "  ", "tags": {"n": 1, "o": {"a": 1}}})
     assert row["account_id"] == "12"
     assert row["session_id"] == "3.5"
     assert "user_agent" not in row  # blank -> null
@@ -279,9 +277,7 @@ _LEAF = (
 )
 JSON = st.recursive(
     _LEAF,
-    lambda c: (
-        st.lists(c, max_size=4) | st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=6), c, max_size=5)
-    ),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=6), c, max_size=5),
     max_leaves=10,
 )
 
@@ -317,9 +313,7 @@ def mutated(draw: st.DrawFn, examples: list[Any]) -> Any:
     return obj
 
 
-_SETTINGS = settings(
-    max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
-)
+_SETTINGS = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @_SETTINGS

@@ -121,18 +121,14 @@ def test_sniff_false_on_other_formats() -> None:
 
 def test_chat_sniff_rejects_gateway_records_and_anthropic_bodies() -> None:
     # a body embedded among many gateway fields is not a raw body
-    assert not CHAT.sniff(
-        {"model": "m", "messages": [], "call_type": 1, "trace_id": 1, "startTime": 1, "spend": 1}
-    )
+    assert not CHAT.sniff({"model": "m", "messages": [], "call_type": 1, "trace_id": 1, "startTime": 1, "spend": 1})
     # Anthropic-only markers
     assert not CHAT.sniff({"model": "m", "max_tokens": 5, "system": "s", "messages": []})
     assert not CHAT.sniff(
         {
             "model": "m",
             "max_tokens": 5,
-            "messages": [
-                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": "x"}]}
-            ],
+            "messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": "x"}]}],
         }
     )
     # the ambiguous plain body is OpenAI's
@@ -252,9 +248,7 @@ def test_responses_request_mapping() -> None:
     assert row["end_user_id"] == "sid_77aa01"
     assert row["tags"] == [{"key": "batch", "value": "nightly-17"}]
     row2 = one_row(RESP, RESP_REQ[1])
-    assert row2["messages"] == [
-        {"role": "user", "text": "Give me 20 diverse paraphrases of: 'The meeting is postponed.'"}
-    ]
+    assert row2["messages"] == [{"role": "user", "text": "Give me 20 diverse paraphrases of: 'The meeting is postponed.'"}]
     assert (row2["temperature"], row2["top_p"], row2["end_user_id"]) == (1.2, 0.9, "u_2b7c9d")
 
 
@@ -448,15 +442,11 @@ _LEAF = (
     | st.integers(-(2**70), 2**70)
     | st.floats()
     | st.text(max_size=10)
-    | st.sampled_from(
-        ["chat.completion", "response", "/v1/chat/completions", "/v1/responses", "user", "message"]
-    )
+    | st.sampled_from(["chat.completion", "response", "/v1/chat/completions", "/v1/responses", "user", "message"])
 )
 JSON = st.recursive(
     _LEAF,
-    lambda c: (
-        st.lists(c, max_size=4) | st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=6), c, max_size=5)
-    ),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=6), c, max_size=5),
     max_leaves=10,
 )
 
@@ -492,9 +482,7 @@ def mutated(draw: st.DrawFn, examples: list[Any]) -> Any:
     return obj
 
 
-_SETTINGS = settings(
-    max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
-)
+_SETTINGS = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 ALL_EXAMPLES = [rec for recs in OWN.values() for rec in recs]
 
 

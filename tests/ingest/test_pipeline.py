@@ -255,9 +255,7 @@ def test_dedupe_within_a_run(tmp_path: Path) -> None:
     ]
     assert len([i for i in ids if i.startswith("sha256:")]) == 2
     # the first occurrence is kept
-    assert df.filter(pl.col("record_id") == "toy:req-3")["source_file"].to_list() == [
-        str(tmp_path / "a.jsonl")
-    ]
+    assert df.filter(pl.col("record_id") == "toy:req-3")["source_file"].to_list() == [str(tmp_path / "a.jsonl")]
     files = {Path(f.path).name: f for f in report.files}
     assert (files["a.jsonl"].stored, files["a.jsonl"].duplicate) == (5, 2)
     assert (files["b.jsonl"].stored, files["b.jsonl"].duplicate) == (1, 1)
@@ -293,9 +291,7 @@ def test_forced_and_unknown_format(tmp_path: Path) -> None:
         ingest_paths([tmp_path / "missing.jsonl"], store, cfg())
 
 
-def test_unknown_format_then_forced_is_not_a_whole_file_duplicate(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unknown_format_then_forced_is_not_a_whole_file_duplicate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "x.jsonl").write_bytes(jsonl([rec(1), rec(2)]))
     store = Store(tmp_path / "store")
     monkeypatch.setattr(registry, "readers", lambda: {})
@@ -505,9 +501,7 @@ FRAGMENTS = [
 @given(
     files=st.lists(
         st.tuples(
-            st.one_of(
-                st.binary(max_size=200), st.lists(st.sampled_from(FRAGMENTS), max_size=12).map(b"".join)
-            ),
+            st.one_of(st.binary(max_size=200), st.lists(st.sampled_from(FRAGMENTS), max_size=12).map(b"".join)),
             st.sampled_from(["plain", "gz", "gz-cut"]),
         ),
         min_size=1,

@@ -1,7 +1,7 @@
 """The ``extractscan`` command line: a thin shell over the library API.
 
 Each command lives in its own module of this package and defines ``register(app)``; every module is
-discovered here, so adding a command is adding one file (plus its docs in docs/cli.md, which a test checks).
+discovered here, so adding a command is adding one file (plus its entry in docs/guide.md).
 Exit codes: 0 ok, 1 error, 2 usage, 3 findings (``--fail-above``).
 """
 

@@ -25,18 +25,12 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Argument(help="A scan output folder (with accounts.parquet).")],
         labels: Annotated[
             Path,
-            typer.Option(
-                "--labels", "-l", help="labels.csv: account_id, kind, campaign_id[, extraction_share]."
-            ),
+            typer.Option("--labels", "-l", help="labels.csv: account_id, kind, campaign_id[, extraction_share]."),
         ],
-        as_json: Annotated[
-            bool, typer.Option("--json", help="Print the evaluation as JSON on stdout.")
-        ] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON on stdout.")] = False,
         diluted_min_share: Annotated[
             float,
-            typer.Option(
-                help="Diluted accounts at or above this extraction share count for the diluted recall."
-            ),
+            typer.Option(help="Diluted accounts at or above this extraction share count for the diluted recall."),
         ] = 0.10,
     ) -> None:
         """AUROC, average precision, TPR/FPR of `flagged`, recall per kind and campaign linking quality."""

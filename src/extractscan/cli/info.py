@@ -32,9 +32,7 @@ def register(app: typer.Typer) -> None:
         for c in ("id", "name", "weight", "needs", "summary"):
             t.add_column(c)
         for cls in detector_classes():
-            t.add_row(
-                cls.id, cls.name, f"{cls.weight:g}", ", ".join(sorted(cls.requires)) or "-", cls.summary
-            )
+            t.add_row(cls.id, cls.name, f"{cls.weight:g}", ", ".join(sorted(cls.requires)) or "-", cls.summary)
         console().print(t)
 
     @app.command("formats")

@@ -25,12 +25,8 @@ _MAX_REASONS_SHOWN = 10
 def register(app: typer.Typer) -> None:
     @app.command("ingest")
     def ingest_cmd(
-        paths: Annotated[
-            list[Path], typer.Argument(help="Log files or folders (read recursively).", show_default=False)
-        ],
-        store: Annotated[
-            Path, typer.Option("--store", "-s", help="Store folder (created if missing).", show_default=False)
-        ],
+        paths: Annotated[list[Path], typer.Argument(help="Log files or folders (read recursively).", show_default=False)],
+        store: Annotated[Path, typer.Option("--store", "-s", help="Store folder (created if missing).", show_default=False)],
         fmt: Annotated[
             str | None,
             typer.Option(
@@ -39,19 +35,13 @@ def register(app: typer.Typer) -> None:
                 help="Force a reader: a name from `extractscan formats` or generic:<mapping>.",
             ),
         ] = None,
-        config: Annotated[
-            Path | None, typer.Option("--config", "-c", help="TOML configuration file.")
-        ] = None,
+        config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML configuration file.")] = None,
         account_id: Annotated[
             str | None,
             typer.Option("--account-id", help="Account for records that carry none (raw provider bodies)."),
         ] = None,
-        quiet: Annotated[
-            bool, typer.Option("--quiet", "-q", help="No progress or summary on the terminal.")
-        ] = False,
-        json_out: Annotated[
-            bool, typer.Option("--json", help="Print the ingest report as JSON on stdout.")
-        ] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on the terminal.")] = False,
+        json_out: Annotated[bool, typer.Option("--json", help="Print the ingest report as JSON on stdout.")] = False,
     ) -> None:
         """Read log files into the store: each record is stored, a duplicate, or quarantined with a reason."""
         from extractscan.ingest.pipeline import UnknownFormatError, ingest_paths
@@ -131,9 +121,7 @@ def register(app: typer.Typer) -> None:
         if runs:
             t = Table(title="runs (latest last)")
             for c in ("run", "committed", "files", "stored", "duplicate", "quarantined"):
-                t.add_column(
-                    c, justify="right" if c in ("files", "stored", "duplicate", "quarantined") else "left"
-                )
+                t.add_column(c, justify="right" if c in ("files", "stored", "duplicate", "quarantined") else "left")
             for r in runs[-20:]:
                 t.add_row(
                     r.run_id,
@@ -148,15 +136,9 @@ def register(app: typer.Typer) -> None:
     @store_app.command("quarantine")
     def store_quarantine_cmd(
         store: Annotated[Path, typer.Option("--store", "-s", help="Store folder.", show_default=False)],
-        limit: Annotated[
-            int, typer.Option("--limit", "-n", min=0, help="Entries shown (latest runs last).")
-        ] = 50,
-        reason: Annotated[
-            str | None, typer.Option("--reason", help="Only entries with this reason code.")
-        ] = None,
-        json_out: Annotated[
-            bool, typer.Option("--json", help="Print the entries as JSON on stdout.")
-        ] = False,
+        limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="Entries shown (latest runs last).")] = 50,
+        reason: Annotated[str | None, typer.Option("--reason", help="Only entries with this reason code.")] = None,
+        json_out: Annotated[bool, typer.Option("--json", help="Print the entries as JSON on stdout.")] = False,
     ) -> None:
         """List quarantined records: where they came from, why, and the start of the raw record."""
         import polars as pl
@@ -259,9 +241,7 @@ def print_ingest_report(report: IngestReport, con: Console) -> None:
         pt.add_column("problem")
         pt.add_column("detail", overflow="fold")
         for path, p in problems[:_MAX_PROBLEMS_SHOWN]:
-            pt.add_row(
-                Text(clean_text(path, 120)), Text(clean_text(p.code)), Text(clean_text(p.message, 200))
-            )
+            pt.add_row(Text(clean_text(path, 120)), Text(clean_text(p.code)), Text(clean_text(p.message, 200)))
         con.print(pt)
         if len(problems) > _MAX_PROBLEMS_SHOWN:
             con.print(Text(f"... and {len(problems) - _MAX_PROBLEMS_SHOWN:,} more (see --json)"))

@@ -45,15 +45,9 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     def report_cmd(
         report_json: Annotated[Path, typer.Argument(help="A report.json written by `extractscan scan`.")],
-        fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = (
-            ReportFormat.terminal
-        ),
-        output: Annotated[
-            Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
-        ] = None,
-        stable: Annotated[
-            bool, typer.Option("--stable", help="Leave out the scan time and timings (byte-identical).")
-        ] = False,
+        fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = (ReportFormat.terminal),
+        output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")] = None,
+        stable: Annotated[bool, typer.Option("--stable", help="Leave out the scan time and timings (byte-identical).")] = False,
     ) -> None:
         """Re-render OUT/report.json as terminal, json, md, csv or html, without re-scanning."""
         from extractscan.report import WRITERS

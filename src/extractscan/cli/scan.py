@@ -33,38 +33,26 @@ def register(app: typer.Typer) -> None:
     def scan_cmd(
         paths: Annotated[
             list[Path] | None,
-            typer.Argument(
-                help="Log files or folders to ingest first (into OUT/store unless --store is given)."
-            ),
+            typer.Argument(help="Log files or folders to ingest first (into OUT/store unless --store is given)."),
         ] = None,
         out: Annotated[
             Path,
-            typer.Option(
-                "--out", "-o", help="Output folder for accounts.parquet/csv, campaigns.parquet, report.json."
-            ),
+            typer.Option("--out", "-o", help="Output folder for accounts.parquet/csv, campaigns.parquet, report.json."),
         ] = Path("extractscan-out"),
-        store: Annotated[
-            Path | None, typer.Option("--store", help="Store to scan (and to ingest PATHs into).")
-        ] = None,
-        config: Annotated[
-            Path | None, typer.Option("--config", "-c", help="TOML configuration file.")
-        ] = None,
+        store: Annotated[Path | None, typer.Option("--store", help="Store to scan (and to ingest PATHs into).")] = None,
+        config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML configuration file.")] = None,
         entity: Annotated[Entity, typer.Option("--entity", help="What is scored.")] = Entity.account,
         since: Annotated[
             str | None,
             typer.Option("--since", help="Only requests at or after this ISO time (UTC if no zone)."),
         ] = None,
-        until: Annotated[
-            str | None, typer.Option("--until", help="Only requests before this ISO time.")
-        ] = None,
+        until: Annotated[str | None, typer.Option("--until", help="Only requests before this ISO time.")] = None,
         no_embed: Annotated[
             bool,
             typer.Option("--no-embed", help="Skip sentence embeddings (embedding detectors are skipped)."),
         ] = False,
         device: Annotated[str | None, typer.Option("--device", help="Embedding device: cpu or cuda.")] = None,
-        fmt: Annotated[
-            StdoutFormat, typer.Option("--format", "-f", help="What to print on stdout.")
-        ] = StdoutFormat.terminal,
+        fmt: Annotated[StdoutFormat, typer.Option("--format", "-f", help="What to print on stdout.")] = StdoutFormat.terminal,
         fail_above: Annotated[
             float | None,
             typer.Option("--fail-above", help="Exit 3 when any account scores at or above this."),
@@ -76,9 +64,7 @@ def register(app: typer.Typer) -> None:
                 help="Leave out timestamps and timings: byte-identical output for the same input and seed.",
             ),
         ] = False,
-        quiet: Annotated[
-            bool, typer.Option("--quiet", "-q", help="No progress or summary on the terminal.")
-        ] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on the terminal.")] = False,
     ) -> None:
         """Score every account for extraction and link campaigns; write the results to OUT."""
         cfg = get_config(config)

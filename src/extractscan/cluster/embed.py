@@ -286,9 +286,7 @@ def embedding_plan(df: pl.DataFrame, cfg: EmbedConfig, *, seed: int = 0) -> pl.D
     """The embedding budget over ``df[row_id, entity_id, cluster_id, text]``: the chosen rows as
     ``[row_id, for_account, for_reference, priority]`` in priority order (0 first). See the module
     docstring for the rules."""
-    base = df.select("row_id", "entity_id", "cluster_id", "text").with_columns(
-        pl.col("text").cast(pl.String).fill_null("")
-    )
+    base = df.select("row_id", "entity_id", "cluster_id", "text").with_columns(pl.col("text").cast(pl.String).fill_null(""))
     if base.height == 0 or cfg.max_texts <= 0:
         return pl.DataFrame(
             schema={

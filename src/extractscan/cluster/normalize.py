@@ -246,11 +246,7 @@ def utf8_buffers(series: pl.Series) -> tuple[np.ndarray, np.ndarray]:
         arr = arr.cast(pa.large_string())
     n = len(arr)
     bufs = arr.buffers()
-    offsets = (
-        np.frombuffer(bufs[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
-        if n
-        else np.zeros(1, dtype=np.int64)
-    )
+    offsets = np.frombuffer(bufs[1], dtype=np.int64)[arr.offset : arr.offset + n + 1] if n else np.zeros(1, dtype=np.int64)
     data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, dtype=np.uint8)
     return data, offsets
 
@@ -339,11 +335,7 @@ class SlotSweeps:
 
 
 def _words(col: str) -> pl.Expr:
-    return (
-        pl.when(pl.col(col) == "")
-        .then(pl.lit([], dtype=pl.List(pl.String)))
-        .otherwise(pl.col(col).str.split(" "))
-    )
+    return pl.when(pl.col(col) == "").then(pl.lit([], dtype=pl.List(pl.String))).otherwise(pl.col(col).str.split(" "))
 
 
 def frame_columns(
@@ -421,9 +413,7 @@ def frame_columns(
         f = f.with_columns(pl.lit(0, dtype=pl.Int64).alias("_np"), pl.lit(0, dtype=pl.Int64).alias("_ns"))
     prefix = pl.col("_w").list.head(pl.col("_np")).list.join(" ")
     suffix = pl.col("_w").list.tail(pl.col("_ns")).list.join(" ")
-    text_words = (
-        pl.when(pl.col("text_norm") == "").then(0).otherwise(pl.col("text_norm").str.count_matches(" ") + 1)
-    )
+    text_words = pl.when(pl.col("text_norm") == "").then(0).otherwise(pl.col("text_norm").str.count_matches(" ") + 1)
     f = f.with_columns(
         prefix.alias("frame_prefix"),
         suffix.alias("frame_suffix"),
@@ -431,9 +421,7 @@ def frame_columns(
         pl.col("_w")
         .list.slice(pl.col("_np"), pl.max_horizontal(pl.col("_nw") - pl.col("_np") - pl.col("_ns"), 0))
         .alias("middle_words"),
-        pl.max_horizontal(text_words.cast(pl.Int64) - pl.col("_np") - pl.col("_ns"), pl.lit(0)).alias(
-            "fill_words"
-        ),
+        pl.max_horizontal(text_words.cast(pl.Int64) - pl.col("_np") - pl.col("_ns"), pl.lit(0)).alias("fill_words"),
     ).with_columns(
         pl.concat_str([pl.col("frame_prefix"), pl.lit(" {} "), pl.col("frame_suffix")], separator="")
         .str.strip_chars(" ")
@@ -489,10 +477,7 @@ def slot_sweeps(
             (pl.col("n_requests") / pl.col("_n_entity")).alias("frame_share"),
             (pl.col("n_distinct_texts") / pl.col("n_requests")).alias("fill_distinct_ratio"),
             (pl.col("n_distinct_middles") / pl.col("n_requests")).alias("middle_distinct_ratio"),
-            pl.when(pl.col("_tokens") > 0)
-            .then(pl.col("_vocab") / pl.col("_tokens"))
-            .otherwise(0.0)
-            .alias("fill_word_diversity"),
+            pl.when(pl.col("_tokens") > 0).then(pl.col("_vocab") / pl.col("_tokens")).otherwise(0.0).alias("fill_word_diversity"),
         )
         .drop("_n_entity", "_vocab", "_tokens")
         .sort(["entity_id", "n_requests", "frame_id"], descending=[False, True, False])
@@ -504,10 +489,7 @@ def slot_sweeps(
             pl.len().alias("n_requests"),
             pl.col("_n_entity").first(),
             pl.col("text_norm").n_unique().alias("n_distinct_texts"),
-            pl.col("skeleton")
-            .first()
-            .str.count_matches(r"<(?:num|q|id|date|url|email|code)>")
-            .alias("n_slots"),
+            pl.col("skeleton").first().str.count_matches(r"<(?:num|q|id|date|url|email|code)>").alias("n_slots"),
             pl.col("frame_id").first(),
         )
         .with_columns(

@@ -141,9 +141,9 @@ class AutomationCadenceDetector(Detector):
             (pl.col("ts") // 3600).n_unique().alias("clock_hours"),
             ((pl.col("ts") // 3600).max() - (pl.col("ts") // 3600).min() + 1).alias("hour_span"),
         )
-        ex = top_examples(
-            f, pl.col("_concurrent") | near_mode, 5, ctx.config.report.example_chars
-        ).with_columns(pl.col("examples").list.head(3))
+        ex = top_examples(f, pl.col("_concurrent") | near_mode, 5, ctx.config.report.example_chars).with_columns(
+            pl.col("examples").list.head(3)
+        )
         return (
             per.join(modal.select("entity_id", "n_modal"), on="entity_id", how="left")
             .join(hours, on="entity_id", how="left")

@@ -20,6 +20,7 @@ test): say what it measures, why it indicates extraction, its evidence and its k
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -68,7 +69,7 @@ class ScanContext:
         return dataclasses.replace(self, embeddings=emb)
 
 
-class Detector:
+class Detector(ABC):
     id: ClassVar[str] = ""
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
@@ -97,16 +98,17 @@ class Detector:
             from extractscan.config import ConfigError
 
             raise ConfigError(
-                f"unknown parameter(s) {sorted(unknown)} for detector {cls.id} ({cls.name}); "
-                f"known: {sorted(known)}"
+                f"unknown parameter(s) {sorted(unknown)} for detector {cls.id} ({cls.name}); known: {sorted(known)}"
             )
         return cls(cls.Params(**overrides))
 
+    @abstractmethod
     def features(self, frame: pl.DataFrame, ctx: ScanContext) -> pl.DataFrame:
-        raise NotImplementedError  # abstract: every registered detector overrides it
+        """Per partition: one row per entity with what ``score`` needs (polars, no per-request loop)."""
 
+    @abstractmethod
     def score(self, features: pl.DataFrame, ctx: ScanContext) -> pl.DataFrame:
-        raise NotImplementedError  # abstract: every registered detector overrides it
+        """Over every entity's features: RESULT_SCHEMA rows (use ``result_frame``)."""
 
 
 # ------------------------------------------------------------------------------------------------

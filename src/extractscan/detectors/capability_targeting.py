@@ -107,8 +107,7 @@ def category_masks(frame: pl.DataFrame) -> dict[str, pl.Expr]:
     )
     agent_rx = alternation(AGENTIC_WORDS)
     return {
-        "coding": norm.str.contains(alternation(CODING_WORDS))
-        | raw.str.contains("(?m)" + alternation(CODING_SYNTAX)),
+        "coding": norm.str.contains(alternation(CODING_WORDS)) | raw.str.contains("(?m)" + alternation(CODING_SYNTAX)),
         "agentic": tools | parts | norm.str.contains(agent_rx) | system.str.contains(agent_rx),
         "maths": norm.str.contains(alternation(MATHS_WORDS)) | raw.str.contains(alternation(MATHS_SYNTAX)),
         "reasoning": norm.str.contains(alternation(REASONING_WORDS)),
@@ -184,9 +183,7 @@ class CapabilityTargeting(Detector):
         anyc = pl.any_horizontal([pl.col(f"_{c}") for c in CATEGORIES])
         df = df.with_columns(
             anyc.alias("_any"),
-            pl.concat_list(
-                [pl.when(pl.col(f"_{c}")).then(pl.lit(c)).otherwise(pl.lit(None)) for c in CATEGORIES]
-            )
+            pl.concat_list([pl.when(pl.col(f"_{c}")).then(pl.lit(c)).otherwise(pl.lit(None)) for c in CATEGORIES])
             .list.drop_nulls()
             .list.join("+")
             .alias("_cats"),
@@ -223,9 +220,7 @@ class CapabilityTargeting(Detector):
             return result_frame(pl.DataFrame(schema={"entity_id": pl.String()}))
         pair_cols = [pl.col(f"s_{a}_{b}") for a, b in _PAIRS]
         # The best one or two categories: the largest union of a pair (a single category is in some pair).
-        best_pair = pl.concat_list(
-            [pl.struct(pl.col(f"s_{a}_{b}").alias("s"), pl.lit(f"{a}+{b}").alias("k")) for a, b in _PAIRS]
-        )
+        best_pair = pl.concat_list([pl.struct(pl.col(f"s_{a}_{b}").alias("s"), pl.lit(f"{a}+{b}").alias("k")) for a, b in _PAIRS])
         df = features.with_columns(
             pl.max_horizontal(pair_cols).alias("value"),
             (1.0 - pl.col("s_any")).clip(0.0, 1.0).alias("s_other"),
@@ -234,9 +229,9 @@ class CapabilityTargeting(Detector):
         # is not needed for a spread measure; shares are renormalised to sum 1).
         mass = [pl.col(f"s_{c}") for c in (*CATEGORIES, "other")]
         total = pl.sum_horizontal(mass)
-        ent = pl.sum_horizontal(
-            [pl.when(m > 0).then(-(m / total) * (m / total).log()).otherwise(0.0) for m in mass]
-        ) / float(pl.Series([5.0]).log()[0])
+        ent = pl.sum_horizontal([pl.when(m > 0).then(-(m / total) * (m / total).log()).otherwise(0.0) for m in mass]) / float(
+            pl.Series([5.0]).log()[0]
+        )
         base = population_baseline(
             df,
             "value",
@@ -246,9 +241,7 @@ class CapabilityTargeting(Detector):
             cap=p.max_baseline,
         )
         pop = {
-            c: population_baseline(
-                df, f"s_{c}", min_requests=p.min_requests, min_population=p.min_population, prior=0.0, cap=1.0
-            )
+            c: population_baseline(df, f"s_{c}", min_requests=p.min_requests, min_population=p.min_population, prior=0.0, cap=1.0)
             for c in CATEGORIES
         }
         # Name of the focus: the members of the best pair that matter, i.e. that add coverage beyond the
@@ -272,14 +265,9 @@ class CapabilityTargeting(Detector):
                 for a, b in _PAIRS
             ]
         )
-        focus_name = (
-            pl.when(pl.col("value") <= 0.0).then(pl.lit("none of the tracked capabilities")).otherwise(names)
-        )
+        focus_name = pl.when(pl.col("value") <= 0.0).then(pl.lit("none of the tracked capabilities")).otherwise(names)
         cats = pl.concat_str(
-            [
-                pl.format("{} {} (pop {})", pl.lit(c), pct(pl.col(f"s_{c}")), pct(pl.lit(pop[c])))
-                for c in CATEGORIES
-            ],
+            [pl.format("{} {} (pop {})", pl.lit(c), pct(pl.col(f"s_{c}")), pct(pl.lit(pop[c]))) for c in CATEGORIES],
             separator=", ",
         )
         df = df.with_columns(

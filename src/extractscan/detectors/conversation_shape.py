@@ -71,9 +71,7 @@ class ConversationShapeDetector(Detector):
         in_session = (
             sess
             & (pl.len().over("entity_id", "session_id") >= 2)
-            & (pl.col("n_messages") > pl.col("n_messages").min().over("entity_id", "session_id")).fill_null(
-                False
-            )
+            & (pl.col("n_messages") > pl.col("n_messages").min().over("entity_id", "session_id")).fill_null(False)
         )
         f = frame.with_columns(
             (turns >= 2).fill_null(False).alias("_multi"),
@@ -89,9 +87,9 @@ class ConversationShapeDetector(Detector):
             (pl.col("_followup") & pl.col("_known")).sum().alias("n_followup"),
             (pl.col("_multi") & pl.col("_templated") & ~pl.col("_followup")).sum().alias("n_templated_multi"),
         )
-        ex = top_examples(
-            f, pl.col("_known") & ~pl.col("_followup"), 5, ctx.config.report.example_chars
-        ).with_columns(pl.col("examples").list.head(3))
+        ex = top_examples(f, pl.col("_known") & ~pl.col("_followup"), 5, ctx.config.report.example_chars).with_columns(
+            pl.col("examples").list.head(3)
+        )
         return per.join(ex, on="entity_id", how="left").sort("entity_id")
 
     def score(self, features: pl.DataFrame, ctx: ScanContext) -> pl.DataFrame:
@@ -106,9 +104,7 @@ class ConversationShapeDetector(Detector):
         pop = ref.select(pl.col("single").quantile(p.population_quantile, "lower")).item()
         baseline = float(pop) if pop is not None else 0.0
         excess = ramp(pl.col("single") - baseline, 0.0, p.excess_hi)
-        score = ramp(pl.col("single"), p.single_lo, p.single_hi) * (
-            p.population_floor + (1.0 - p.population_floor) * excess
-        )
+        score = ramp(pl.col("single"), p.single_lo, p.single_hi) * (p.population_floor + (1.0 - p.population_floor) * excess)
         summary = pl.concat_str(
             [
                 fmt_pct(pl.col("single")),
@@ -135,9 +131,6 @@ class ConversationShapeDetector(Detector):
             pl.col("single").alias("value"),
             score.fill_null(0.0).alias("score"),
             volume_confidence(pl.col("n_known"), p.full_confidence_requests).alias("confidence"),
-            pl.when(pl.col("n_known") > 0)
-            .then(summary)
-            .otherwise(pl.lit("no turn or session information"))
-            .alias("summary"),
+            pl.when(pl.col("n_known") > 0).then(summary).otherwise(pl.lit("no turn or session information")).alias("summary"),
         )
         return result_frame(out)

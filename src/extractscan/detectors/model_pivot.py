@@ -104,21 +104,12 @@ class ModelPivotDetector(Detector):
         p = self.params
         if features.is_empty():
             return result_frame(pl.DataFrame(schema=RESULT_SCHEMA))
-        long = (
-            features.select("entity_id", "n_model", "models")
-            .explode("models")
-            .drop_nulls("models")
-            .unnest("models")
-        )
+        long = features.select("entity_id", "n_model", "models").explode("models").drop_nulls("models").unnest("models")
         pop = long.group_by("model").agg(pl.col("first_ts").min().alias("pop_first"))
-        start = (
-            ctx.window_start if ctx.window_start is not None else pop.select(pl.col("pop_first").min()).item()
-        )
+        start = ctx.window_start if ctx.window_start is not None else pop.select(pl.col("pop_first").min()).item()
         new = pop.filter(pl.col("pop_first") > (start or 0.0) + p.established_margin_h * 3600)
         first_new = new.select(pl.col("pop_first").min()).item()
-        end = (
-            ctx.window_end if ctx.window_end is not None else features.select(pl.col("last_ts").max()).item()
-        )
+        end = ctx.window_end if ctx.window_end is not None else features.select(pl.col("last_ts").max()).item()
         # Sustained use: clock hours with traffic on the model against what the rest of the window allows.
         end_hour = (end or 0.0) // 3600
         hours_left = (end_hour - pl.col("first_ts") // 3600 + 1).clip(1.0, p.full_active_hours)
@@ -157,9 +148,7 @@ class ModelPivotDetector(Detector):
         )
         is_cand = pl.col("model").is_not_null()
         active_after = (
-            pl.lit(first_new is not None)
-            & (pl.col("n_model") > 0)
-            & (pl.col("last_ts") >= (first_new or 0.0)).fill_null(False)
+            pl.lit(first_new is not None) & (pl.col("n_model") > 0) & (pl.col("last_ts") >= (first_new or 0.0)).fill_null(False)
         )
         summary = (
             pl.when(is_cand)

@@ -52,9 +52,7 @@ class OutputHarvestingDetector(Detector):
 
     id: ClassVar[str] = "ES109"
     name: ClassVar[str] = "output_harvesting"
-    summary: ClassVar[str] = (
-        "Near-max output tokens, long answers, n > 1, logprobs: output built for harvesting"
-    )
+    summary: ClassVar[str] = "Near-max output tokens, long answers, n > 1, logprobs: output built for harvesting"
     weight: ClassVar[float] = 1.0
 
     @dataclass(frozen=True)
@@ -106,10 +104,7 @@ class OutputHarvestingDetector(Detector):
         f = frame.with_columns(
             pl.coalesce(pl.col("model_requested"), pl.col("model_served"), pl.lit("")).alias("_model"),
             (mot >= p.abs_max_tokens).fill_null(False).alias("_abs_max"),
-            (
-                (pl.col("n_requested") > 1).fill_null(False)
-                | (pl.col("n_response_choices") > 1).fill_null(False)
-            ).alias("_multi"),
+            ((pl.col("n_requested") > 1).fill_null(False) | (pl.col("n_response_choices") > 1).fill_null(False)).alias("_multi"),
             (
                 (pl.col("logprobs").fill_null(False) | (pl.col("top_logprobs") > 0).fill_null(False))
                 # logprobs on one-word answers are a classifier reading its label probabilities
@@ -122,9 +117,7 @@ class OutputHarvestingDetector(Detector):
             .fill_null(False)
             .alias("_long"),
             (out_tok.is_not_null() & (in_tok > 0).fill_null(False)).alias("_ratio_known"),
-            (out_tok.cast(pl.Float64) / in_tok.cast(pl.Float64) >= p.ratio_threshold)
-            .fill_null(False)
-            .alias("_ratio"),
+            (out_tok.cast(pl.Float64) / in_tok.cast(pl.Float64) >= p.ratio_threshold).fill_null(False).alias("_ratio"),
         )
         # Distinct (model, max_output_tokens) with counts: the model-relative rule needs the population.
         mot_dist = (
@@ -160,14 +153,8 @@ class OutputHarvestingDetector(Detector):
             | pl.col("_long")
             | pl.col("_ratio")
         )
-        ex = top_examples(f, flagged, 5, ctx.config.report.example_chars).with_columns(
-            pl.col("examples").list.head(3)
-        )
-        return (
-            per.join(mot_dist, on="entity_id", how="left")
-            .join(ex, on="entity_id", how="left")
-            .sort("entity_id")
-        )
+        ex = top_examples(f, flagged, 5, ctx.config.report.example_chars).with_columns(pl.col("examples").list.head(3))
+        return per.join(mot_dist, on="entity_id", how="left").join(ex, on="entity_id", how="left").sort("entity_id")
 
     def score(self, features: pl.DataFrame, ctx: ScanContext) -> pl.DataFrame:
         p = self.params
@@ -186,8 +173,7 @@ class OutputHarvestingDetector(Detector):
         )
         typical = (
             dist.filter(
-                pl.col("count").cum_sum().over("entity_id", "model")
-                >= pl.col("count").sum().over("entity_id", "model") / 2
+                pl.col("count").cum_sum().over("entity_id", "model") >= pl.col("count").sum().over("entity_id", "model") / 2
             )
             .group_by("entity_id", "model")
             .agg(pl.col("max_tokens").first().alias("entity_median"))
@@ -234,10 +220,7 @@ class OutputHarvestingDetector(Detector):
         weights = self._weights()
         # Each component: the share in excess of the population baseline, ramped, times its weight.
         comps = [
-            (ramp(pl.col(f"share_{k}") - pl.col(f"pop_{k}"), p.share_lo, p.share_hi) * weights[k]).fill_null(
-                0.0
-            )
-            for k in _FLAGS
+            (ramp(pl.col(f"share_{k}") - pl.col(f"pop_{k}"), p.share_lo, p.share_hi) * weights[k]).fill_null(0.0) for k in _FLAGS
         ]
         keep = pl.lit(1.0)
         for c in comps:
@@ -262,9 +245,7 @@ class OutputHarvestingDetector(Detector):
                 pl.lit("of "),
                 fmt_int(pl.col("n")),
                 pl.lit(" requests: "),
-                pl.when(detail != "")
-                .then(detail)
-                .otherwise(pl.lit("none shows output-harvesting parameters")),
+                pl.when(detail != "").then(detail).otherwise(pl.lit("none shows output-harvesting parameters")),
             ]
         )
         # Data behind it: requests whose max_output_tokens or output size is known.
@@ -278,7 +259,6 @@ class OutputHarvestingDetector(Detector):
         # Evidence only where the signal fires (the features keep candidates of the model-relative rule).
         none = pl.lit([], dtype=pl.List(pl.String()))
         out = out.with_columns(
-            pl.when(pl.col("score") > 0).then(pl.col(c)).otherwise(none).alias(c)
-            for c in ("request_ids", "examples")
+            pl.when(pl.col("score") > 0).then(pl.col(c)).otherwise(none).alias(c) for c in ("request_ids", "examples")
         )
         return result_frame(out)

@@ -104,9 +104,7 @@ class Prada(Detector):
             count = 0 if g is None else max(int(g.rows.size) - 1, 0)
             row: dict[str, Any] = {"entity_id": eid, "count": count, "request_ids": [], "examples": []}
             if emb is None or g is None or count < p.min_count:
-                row["summary"] = (
-                    f"too few embedded prompts for the PRADA test ({count} distances < {p.min_count})"
-                )
+                row["summary"] = f"too few embedded prompts for the PRADA test ({count} distances < {p.min_count})"
             else:
                 row.update(self._measure(emb.vectors, g, chars))
             out.append(row)

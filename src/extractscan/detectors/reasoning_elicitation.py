@@ -177,9 +177,7 @@ class PhraseShareDetector(Detector):
             pl.max_horizontal(text_all, text_sample).alias("text_share"),
             (text_sample > text_all).alias("from_sample"),
             (pl.col("n_extra") / n).alias("extra_share"),
-        ).with_columns(
-            (pl.col("text_share") + p.extra_weight * pl.col("extra_share")).clip(0.0, 1.0).alias("value")
-        )
+        ).with_columns((pl.col("text_share") + p.extra_weight * pl.col("extra_share")).clip(0.0, 1.0).alias("value"))
         base = population_baseline(
             df,
             "value",
@@ -310,9 +308,7 @@ class ReasoningElicitation(PhraseShareDetector):
 
     id: ClassVar[str] = "ES106"
     name: ClassVar[str] = "reasoning_elicitation"
-    summary: ClassVar[str] = (
-        "Share of requests asking the model to write out its reasoning (chain of thought)"
-    )
+    summary: ClassVar[str] = "Share of requests asking the model to write out its reasoning (chain of thought)"
     requires: ClassVar[frozenset[str]] = frozenset()
     weight: ClassVar[float] = 1.25
     exemplars: ClassVar[tuple[str, ...]] = (

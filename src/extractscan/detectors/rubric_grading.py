@@ -19,9 +19,7 @@ _JUDGE = r"(?:judge|grader|evaluator|rater|reward model|critic|annotator|scorer|
 RUBRIC_PATTERNS: tuple[str, ...] = (
     # "rate / score / grade the following response", "evaluate both answers"
     r"\b(?:rate|score|grade|evaluate|assess|judge|rank|compare) (?:the |this |these |each |both |every |all |"
-    r"following |given |above |below |two |three |model'?s? |assistant'?s? |ai'?s? |candidate |student'?s? )*"
-    + _ITEM
-    + r"\b",
+    r"following |given |above |below |two |three |model'?s? |assistant'?s? |ai'?s? |candidate |student'?s? )*" + _ITEM + r"\b",
     # a numeric scale next to a grading verb: "on a scale of 1 to 10", "a score from 0-5", "1-10 rating"
     r"\b(?:on|using) an? (?:\d+[- ]point |likert )?scale (?:of|from) " + _SCALE,
     r"\b(?:score|rating|grade|mark)s? (?:of|from|between) " + _SCALE,

@@ -58,9 +58,7 @@ class Seat(Detector):
 
     id: ClassVar[str] = "ES105"
     name: ClassVar[str] = "seat"
-    summary: ClassVar[str] = (
-        "Many near-duplicate or highly similar prompt pairs (SEAT; clusters + embeddings)"
-    )
+    summary: ClassVar[str] = "Many near-duplicate or highly similar prompt pairs (SEAT; clusters + embeddings)"
     requires: ClassVar[frozenset[str]] = frozenset()
     weight: ClassVar[float] = 1.0
 
@@ -110,11 +108,7 @@ class Seat(Detector):
             (pl.col("_size") * (pl.col("_size") - 1) // 2).sum().alias("dup_pairs"),
             pl.col("_size").first().alias("largest_cluster"),
             pl.col("cluster_id").first().alias("_top"),
-            pl.col("cluster_id")
-            .filter(pl.col("_size") >= 2)
-            .head(p.top_clusters)
-            .cast(pl.String)
-            .alias("cluster_ids"),
+            pl.col("cluster_id").filter(pl.col("_size") >= 2).head(p.top_clusters).cast(pl.String).alias("cluster_ids"),
         )
         top = (
             frame.join(per.filter(pl.col("largest_cluster") >= 2), on="entity_id")
@@ -179,9 +173,7 @@ class Seat(Detector):
             out.append(row)
         return pl.DataFrame(out, schema=self._SCHEMA)
 
-    def _embedding_view(
-        self, vectors: np.ndarray, g: EmbeddedGroup, chars: int, cluster_share: float | None
-    ) -> dict[str, Any]:
+    def _embedding_view(self, vectors: np.ndarray, g: EmbeddedGroup, chars: int, cluster_share: float | None) -> dict[str, Any]:
         p = self.params
         X = np.asarray(vectors[g.rows], dtype=np.float64)
         sim, total, degree = similar_pairs(X, p.cosine_threshold)

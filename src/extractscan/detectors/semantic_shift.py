@@ -43,10 +43,7 @@ def embedded_groups(frame: pl.DataFrame) -> list[EmbeddedGroup]:
             pl.col("text").fill_null(""),
         )
     )
-    return [
-        EmbeddedGroup(str(e), np.asarray(r, dtype=np.int64), list(ids), list(txt))
-        for e, r, ids, txt in emb.iter_rows()
-    ]
+    return [EmbeddedGroup(str(e), np.asarray(r, dtype=np.int64), list(ids), list(txt)) for e, r, ids, txt in emb.iter_rows()]
 
 
 def entity_ids(frame: pl.DataFrame) -> list[str]:
@@ -241,9 +238,7 @@ class SemanticShift(Detector):
                 V = np.ascontiguousarray(np.asarray(emb.vectors)[rows], dtype=np.float64)
                 C = np.clip(V @ ref.vectors.T, -1.0, 1.0)
                 bounds = np.cumsum([0] + [g.rows.size for g in measurable])
-                cos_ref = {
-                    g.entity_id: C[a:b] for g, a, b in zip(measurable, bounds[:-1], bounds[1:], strict=True)
-                }
+                cos_ref = {g.entity_id: C[a:b] for g, a, b in zip(measurable, bounds[:-1], bounds[1:], strict=True)}
         out: list[dict[str, Any]] = []
         for eid in entity_ids(frame):
             g = groups.get(eid)
@@ -256,9 +251,7 @@ class SemanticShift(Detector):
                 "examples": [],
             }
             if emb is None or g is None or n < p.min_sample:
-                row["summary"] = (
-                    f"too few embedded prompts for a semantic comparison (n={n} < {p.min_sample})"
-                )
+                row["summary"] = f"too few embedded prompts for a semantic comparison (n={n} < {p.min_sample})"
             elif ref is None:
                 row["summary"] = "no population reference to compare with"
             else:
@@ -284,9 +277,7 @@ class SemanticShift(Detector):
         keep[excluded] = False
         m = int(keep.sum())
         if m < 2 or m_full - n < 2:
-            return {
-                "summary": f"the reference ({m_full} prompts, {m} not this entity's) is too small for {n}"
-            }
+            return {"summary": f"the reference ({m_full} prompts, {m} not this entity's) is too small for {n}"}
         cos_xx = np.clip(X @ X.T, -1.0, 1.0)
         K_xx = np.exp(-ref.gamma * np.maximum(2.0 - 2.0 * cos_xx, 0.0))
         K_xr = np.exp(-ref.gamma * np.maximum(2.0 - 2.0 * cos_xr, 0.0))[:, keep]

@@ -45,11 +45,7 @@ def ip_network(ip: pl.Expr) -> pl.Expr:
     full = pl.concat_list([left, zeros, right])
     valid6 = ok6 & (full.list.len() == 8) & full.list.eval(pl.element().str.len_chars() <= 4).list.all()
     stripped = pl.element().str.strip_chars_start("0")
-    head = (
-        full.list.head(3)
-        .list.eval(pl.when(stripped == "").then(pl.lit("0")).otherwise(stripped))
-        .list.join(":")
-    )
+    head = full.list.head(3).list.eval(pl.when(stripped == "").then(pl.lit("0")).otherwise(stripped)).list.join(":")
     return (
         pl.when(v4.is_not_null())
         .then(pl.concat_str([v4, pl.lit(".0/24")]))
@@ -125,9 +121,7 @@ class SharedInfrastructureDetector(Detector):
         )
         long = pl.concat(
             [
-                f.select(
-                    "entity_id", "record_id", "ts", pl.lit(kind).alias("kind"), pl.col(kind).alias("value")
-                )
+                f.select("entity_id", "record_id", "ts", pl.lit(kind).alias("kind"), pl.col(kind).alias("value"))
                 for kind in ("ip", "ua", "key")
             ]
         ).drop_nulls("value")
@@ -142,14 +136,8 @@ class SharedInfrastructureDetector(Detector):
             pl.len().alias("n"),
             pl.any_horizontal(pl.col("ip", "ua", "key").is_not_null()).sum().alias("n_infra"),
         )
-        ex = top_examples(frame, pl.lit(True), 3, ctx.config.report.example_chars).select(
-            "entity_id", "examples"
-        )
-        return (
-            per.join(resources, on="entity_id", how="left")
-            .join(ex, on="entity_id", how="left")
-            .sort("entity_id")
-        )
+        ex = top_examples(frame, pl.lit(True), 3, ctx.config.report.example_chars).select("entity_id", "examples")
+        return per.join(resources, on="entity_id", how="left").join(ex, on="entity_id", how="left").sort("entity_id")
 
     def score(self, features: pl.DataFrame, ctx: ScanContext) -> pl.DataFrame:
         p = self.params
@@ -157,19 +145,10 @@ class SharedInfrastructureDetector(Detector):
             return result_frame(pl.DataFrame(schema=RESULT_SCHEMA))
         max_net = p.max_entities_per_resource or ctx.config.link.max_accounts_per_ip
         max_key = p.max_entities_per_key or ctx.config.link.max_accounts_per_key
-        long = (
-            features.select("entity_id", "resources")
-            .explode("resources")
-            .drop_nulls("resources")
-            .unnest("resources")
-        )
+        long = features.select("entity_id", "resources").explode("resources").drop_nulls("resources").unnest("resources")
         agent = pl.col("value").str.to_lowercase()
         generic = [g.lower() for g in p.generic_agents]
-        is_generic = (
-            pl.any_horizontal([agent.str.contains(g, literal=True) for g in generic])
-            if generic
-            else pl.lit(False)
-        )
+        is_generic = pl.any_horizontal([agent.str.contains(g, literal=True) for g in generic]) if generic else pl.lit(False)
         users = long.group_by("kind", "value").agg(pl.col("entity_id").n_unique().alias("m"))
         weight = (
             pl.when(pl.col("kind") == "key")
@@ -183,15 +162,12 @@ class SharedInfrastructureDetector(Detector):
         shared = (
             long.filter(pl.col("n") >= p.min_resource_requests)
             .join(users, on=["kind", "value"])
-            .filter(
-                (pl.col("m") >= 2)
-                & (pl.col("m") <= pl.when(pl.col("kind") == "key").then(max_key).otherwise(max_net))
-            )
+            .filter((pl.col("m") >= 2) & (pl.col("m") <= pl.when(pl.col("kind") == "key").then(max_key).otherwise(max_net)))
             .with_columns(weight.clip(0.0, 1.0).alias("w"))
         )
-        pairs = shared.join(
-            shared.select("kind", "value", pl.col("entity_id").alias("other")), on=["kind", "value"]
-        ).filter(pl.col("other") != pl.col("entity_id"))
+        pairs = shared.join(shared.select("kind", "value", pl.col("entity_id").alias("other")), on=["kind", "value"]).filter(
+            pl.col("other") != pl.col("entity_id")
+        )
         # Each shared resource: its weight, reached when full_at_others other entities share it; an entity's
         # score is the noisy-OR over its shared resources.
         label = (

@@ -222,9 +222,7 @@ class TemplateConcentration(Detector):
             .join(sweep, on="entity_id", how="left")
         )
         # Entities (or a whole partition) without any frame get the sweep columns as nulls first.
-        out = out.with_columns(
-            [pl.lit(None, dtype=t).alias(c) for c, t in self._FEATURES.items() if c not in out.columns]
-        )
+        out = out.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in self._FEATURES.items() if c not in out.columns])
         empty = pl.lit([], dtype=pl.List(pl.String()))
         out = out.with_columns(
             pl.col("n_frames").fill_null(0),
@@ -298,9 +296,7 @@ class TemplateConcentration(Detector):
                 *cols,
                 pl.lit(_SKELETON, dtype=pl.Int16()).alias("kind"),
                 pl.col("skeleton_id").cast(pl.UInt64).alias("key"),
-                (pl.col("norm").str.len_chars().cast(pl.Int64) - stripped.str.len_chars())
-                .clip(0)
-                .alias("fill_chars"),
+                (pl.col("norm").str.len_chars().cast(pl.Int64) - stripped.str.len_chars()).clip(0).alias("fill_chars"),
                 stripped.str.count_matches(_WORD).cast(pl.Int32).alias("frame_words"),
                 *_asks(stripped),
             )
@@ -326,9 +322,7 @@ class TemplateConcentration(Detector):
             .agg(pl.len().alias("rows"), pl.col("n").first())
             .filter(pl.col("rows") >= pl.max_horizontal(p.min_frame_fills, p.min_frame_share * pl.col("n")))
         )
-        cand = cand.join(
-            viable.select("entity_id", "kind", "key"), on=["entity_id", "kind", "key"], how="semi"
-        )
+        cand = cand.join(viable.select("entity_id", "kind", "key"), on=["entity_id", "kind", "key"], how="semi")
         chosen: list[pl.DataFrame] = []
         covered = pl.DataFrame(schema={"_row": cand.schema["_row"], "round": pl.Int32()})
         for r in range(p.max_frames):  # greedy rounds over frames, not a loop over requests
@@ -343,17 +337,10 @@ class TemplateConcentration(Detector):
                     pl.col("n").first(),
                     pl.col("frame_words").max(),
                 )
-                .filter(
-                    (pl.col("distinct") >= p.min_frame_fills)
-                    & (pl.col("rows") >= p.min_frame_share * pl.col("n"))
-                )
+                .filter((pl.col("distinct") >= p.min_frame_fills) & (pl.col("rows") >= p.min_frame_share * pl.col("n")))
                 # A shared system prompt frames every request of an app; prefer a word / skeleton frame
                 # that covers at least half as much (it names the template better).
-                .with_columns(
-                    (pl.col("distinct") * pl.when(pl.col("kind") == _SYSTEM).then(0.5).otherwise(1.0)).alias(
-                        "rank"
-                    )
-                )
+                .with_columns((pl.col("distinct") * pl.when(pl.col("kind") == _SYSTEM).then(0.5).otherwise(1.0)).alias("rank"))
                 .sort(
                     ["entity_id", "rank", "rows", "frame_words", "kind", "key"],
                     descending=[False, True, True, True, False, False],
@@ -390,10 +377,7 @@ class TemplateConcentration(Detector):
                 .alias("ask"),
             )
             .with_columns(
-                (
-                    1.0
-                    - p.long_fill_penalty * ramp(pl.col("fill_med"), p.short_fill_chars, p.long_fill_chars)
-                ).alias("fill_w"),
+                (1.0 - p.long_fill_penalty * ramp(pl.col("fill_med"), p.short_fill_chars, p.long_fill_chars)).alias("fill_w"),
                 pl.when(pl.col("ask") == "explain")
                 .then(1.0)
                 .when(pl.col("ask") == "short")
@@ -452,11 +436,7 @@ class TemplateConcentration(Detector):
             .otherwise(pl.lit("[system] ") + pl.col("system").str.slice(0, 120) + pl.lit(" + {…}"))
             .alias("_frame"),
             pl.when(kind >= 0)
-            .then(
-                pl.col("_w")
-                .list.slice(pl.col("_k"), pl.col("_w").list.len() - pl.col("_k") - pl.col("_m"))
-                .list.join(" ")
-            )
+            .then(pl.col("_w").list.slice(pl.col("_k"), pl.col("_w").list.len() - pl.col("_k") - pl.col("_m")).list.join(" "))
             .otherwise(pl.col("norm"))
             .str.slice(0, 60)
             .alias("_fill"),
@@ -494,9 +474,7 @@ class TemplateConcentration(Detector):
         if features.height == 0:
             return result_frame(pl.DataFrame(schema={"entity_id": pl.String()}))
         n = pl.col("n").cast(pl.Float64)
-        conc = pl.max_horizontal(
-            pl.col("top_cluster_share").fill_null(0.0), pl.col("top_skeleton_share").fill_null(0.0)
-        )
+        conc = pl.max_horizontal(pl.col("top_cluster_share").fill_null(0.0), pl.col("top_skeleton_share").fill_null(0.0))
         df = features.with_columns(
             (pl.col("sweep_rows") / n).alias("value"),
             conc.alias("conc"),
@@ -506,10 +484,9 @@ class TemplateConcentration(Detector):
                 * ramp(pl.col("sweep_distinct").cast(pl.Float64), p.min_frame_fills, p.full_fills)
                 * pl.col("sweep_weight")
             ).alias("sweep_score"),
-            (
-                ramp(pl.col("conc"), p.conc_low, p.conc_high)
-                * ramp(n, p.conc_min_requests, 5.0 * p.conc_min_requests)
-            ).alias("conc_score"),
+            (ramp(pl.col("conc"), p.conc_low, p.conc_high) * ramp(n, p.conc_min_requests, 5.0 * p.conc_min_requests)).alias(
+                "conc_score"
+            ),
         )
         sweep_txt = (
             pl.when(pl.col("n_frames") > 0)

@@ -37,11 +37,7 @@ def fmt_int(x: pl.Expr) -> pl.Expr:
         .when(v < 1_000_000)
         .then(pl.concat_str([(v // 1_000).cast(pl.String), grp(v % 1_000)], separator=","))
         .when(v < 1_000_000_000)
-        .then(
-            pl.concat_str(
-                [(v // 1_000_000).cast(pl.String), grp((v // 1_000) % 1_000), grp(v % 1_000)], separator=","
-            )
-        )
+        .then(pl.concat_str([(v // 1_000_000).cast(pl.String), grp((v // 1_000) % 1_000), grp(v % 1_000)], separator=","))
         .otherwise(
             pl.concat_str(
                 [
@@ -120,9 +116,7 @@ class VolumeDetector(Detector):
             "entity_id",
             "ts",
             (pl.col("input_tokens").fill_null(0) + pl.col("output_tokens").fill_null(0)).alias("tokens"),
-            (pl.col("input_tokens").is_not_null() | pl.col("output_tokens").is_not_null()).alias(
-                "has_tokens"
-            ),
+            (pl.col("input_tokens").is_not_null() | pl.col("output_tokens").is_not_null()).alias("has_tokens"),
         )
         peak = (
             f.filter(pl.col("ts").is_not_null())

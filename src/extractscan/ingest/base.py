@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,7 +43,7 @@ class Rejected:
 ParseOutcome = CanonicalRow | Rejected
 
 
-class Reader:
+class Reader(ABC):
     """Base class of a log-format reader.
 
     Subclasses set ``name`` (the ``source_format`` value), ``summary`` and ``priority`` (higher sniffs
@@ -53,13 +54,13 @@ class Reader:
     summary: ClassVar[str] = ""
     priority: ClassVar[int] = 50
 
+    @abstractmethod
     def sniff(self, obj: Mapping[str, Any]) -> bool:
         """True if a decoded record looks like this format. Must be cheap and never raise."""
-        raise NotImplementedError  # abstract: every registered reader overrides it
 
+    @abstractmethod
     def parse(self, obj: Any, ref: SourceRef) -> Iterable[ParseOutcome]:
         """Map one decoded record onto canonical rows (usually exactly one)."""
-        raise NotImplementedError  # abstract: every registered reader overrides it
 
 
 # --------------------------------------------------------------------------------------------------

@@ -348,8 +348,7 @@ def gemini_request(body: Mapping[str, Any]) -> CanonicalRow:
 
 
 _CONVERSE_BLOCK_KEYS = frozenset(
-    {"text", "image", "document", "video", "toolUse", "toolResult", "guardContent", "cachePoint"}
-    | {"reasoningContent"}
+    {"text", "image", "document", "video", "toolUse", "toolResult", "guardContent", "cachePoint"} | {"reasoningContent"}
 )
 # Content block types only the Anthropic Messages API uses (OpenAI uses image_url / input_image / file).
 _ANTHROPIC_BLOCK_TYPES = frozenset(

@@ -763,9 +763,7 @@ class RecordStream:
                     if not more or more.endswith(b"\n"):
                         total -= len(more) - len(more.rstrip(b"\r\n"))
                         break
-                yield self._error(
-                    lineno, RECORD_TOO_LARGE, f"line of {total} bytes > max_record_bytes", head, total, head
-                )
+                yield self._error(lineno, RECORD_TOO_LARGE, f"line of {total} bytes > max_record_bytes", head, total, head)
                 continue
             raw = line.strip(_WS)
             if not raw:
@@ -814,14 +812,10 @@ class RecordStream:
                     pcode, pmsg = self._source.problem
                     yield self._error(index, pcode, pmsg, head, length, raw or head)
                 else:
-                    yield self._error(
-                        index, TRUNCATED_JSON, "the file ends inside a JSON value", head, length, raw or head
-                    )
+                    yield self._error(index, TRUNCATED_JSON, "the file ends inside a JSON value", head, length, raw or head)
                 return
             if status == "too_large" or raw is None:
-                yield self._error(
-                    index, RECORD_TOO_LARGE, f"value of {length} bytes > max_record_bytes", head, length, head
-                )
+                yield self._error(index, RECORD_TOO_LARGE, f"value of {length} bytes > max_record_bytes", head, length, head)
                 continue
             if status == "garbage":
                 code, why = _classify_bad_json(raw)
@@ -920,9 +914,7 @@ class RecordStream:
                 yield self._error(rowno, flag[0], flag[1], raw, size, raw)
                 continue
             if len(row) > len(header):
-                yield self._error(
-                    rowno, INVALID_CSV, f"{len(row)} fields, header has {len(header)}", raw, size, raw
-                )
+                yield self._error(rowno, INVALID_CSV, f"{len(row)} fields, header has {len(header)}", raw, size, raw)
                 continue
             if len(row) < len(header) and state["partial"] and self._source.problem is not None:
                 code, msg = self._source.problem
@@ -1005,16 +997,12 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
-def open_records(
-    path: str | os.PathLike[str], *, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
-) -> RecordStream:
+def open_records(path: str | os.PathLike[str], *, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> RecordStream:
     """Open one file for decoding (raises ``OSError`` if it cannot be opened)."""
     return RecordStream(path, max_record_bytes=max_record_bytes)
 
 
-def iter_records(
-    path: str | os.PathLike[str], *, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
-) -> Iterator[RawRecord]:
+def iter_records(path: str | os.PathLike[str], *, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Iterator[RawRecord]:
     """All records of one file, in order (see :class:`RecordStream`)."""
     with open_records(path, max_record_bytes=max_record_bytes) as stream:
         yield from stream
@@ -1062,9 +1050,7 @@ def _is_store_dir(root: Path, dirs: list[str], files: list[str]) -> bool:
     return "manifest.json" in files and "requests" in dirs and "_txn" in dirs
 
 
-def expand_paths(
-    paths: Iterable[str | os.PathLike[str]], *, exclude: Iterable[str | os.PathLike[str]] = ()
-) -> list[Path]:
+def expand_paths(paths: Iterable[str | os.PathLike[str]], *, exclude: Iterable[str | os.PathLike[str]] = ()) -> list[Path]:
     """Files named, plus the files under folders named (recursively, sorted, hidden and non-log files
     skipped, symlinked folders not followed). Folders that are extractscan stores and paths under an
     ``exclude`` folder (the target store) are left out. Missing paths raise ``FileNotFoundError``."""

@@ -188,9 +188,7 @@ class _Progress:
 
     def _emit(self, phase: str, file: str | None, bytes_done: int) -> None:
         if self._cb is not None:
-            self._cb(
-                ProgressEvent(phase, file, self.files_done, self.files_total, bytes_done, self.bytes_total)
-            )
+            self._cb(ProgressEvent(phase, file, self.files_done, self.files_total, bytes_done, self.bytes_total))
         if self._rich is not None:
             self._rich.update(self._files_task, completed=self.files_done)
             self._rich.update(self._bytes_task, completed=bytes_done)
@@ -211,9 +209,7 @@ class _Progress:
 
 
 class _Ingest:
-    def __init__(
-        self, run: Run, config: Config, forced: Reader | None, mapping_readers: dict[str, Reader]
-    ) -> None:
+    def __init__(self, run: Run, config: Config, forced: Reader | None, mapping_readers: dict[str, Reader]) -> None:
         self.run = run
         self.cfg = config.ingest
         self.forced = forced
@@ -267,9 +263,7 @@ class _Ingest:
         if len(self.qbuf) >= _QUARANTINE_BATCH:
             self.flush_quarantine()
 
-    def reject(
-        self, fs: _FileState, fmt: str, rec: RawRecord, reason: str, message: str | None, kind: str = "error"
-    ) -> None:
+    def reject(self, fs: _FileState, fmt: str, rec: RawRecord, reason: str, message: str | None, kind: str = "error") -> None:
         self.quarantine(fs, fmt, rec.offset, reason, message, kind, rec.head, rec.raw_bytes_len)
 
     def flush_quarantine(self) -> None:
@@ -395,10 +389,7 @@ class _Ingest:
                 fs.format = reader.name if reader is not None else (UNKNOWN if head else None)
                 why = ""
                 if reader is None and head:
-                    why = (
-                        f"no reader recognises {path.name} ({_describe_keys(head)}); "
-                        "pass --format NAME or configure a mapping"
-                    )
+                    why = f"no reader recognises {path.name} ({_describe_keys(head)}); pass --format NAME or configure a mapping"
                 for n, rec in enumerate(_chain(head, it), start=1):
                     self.process_record(fs, reader, rec, why)
                     if n % 2048 == 0:
@@ -477,9 +468,7 @@ def ingest_paths(
     t0 = time.monotonic()
     cfg = config or Config()
     forced = resolve_format(fmt, cfg.ingest) if fmt else None
-    mapping_readers = (
-        _generic_readers(cfg.ingest) if any(m.match for m in cfg.ingest.mappings.values()) else {}
-    )
+    mapping_readers = _generic_readers(cfg.ingest) if any(m.match for m in cfg.ingest.mappings.values()) else {}
     paths = [Path(p) for p in paths]
     files = expand_paths(paths, exclude=[store.root if isinstance(store, Store) else Path(store)])
     st = store if isinstance(store, Store) else Store(store)
@@ -589,8 +578,7 @@ def ingest_paths(
         for fs in order
     )
     reasons = tuple(
-        ReasonCount(reason, kind, n)
-        for (reason, kind), n in sorted(ing.reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+        ReasonCount(reason, kind, n) for (reason, kind), n in sorted(ing.reasons.items(), key=lambda kv: (-kv[1], kv[0]))
     )
     prog.phase("done")
     return IngestReport(

@@ -122,8 +122,7 @@ def _sev(severity: str, flagged: bool) -> str:
 
 def _svg_open(w: int, h: int, label: str) -> str:
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" role="img" '
-        f'aria-label="{html_text(label)}">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="{html_text(label)}">'
     )
 
 
@@ -151,18 +150,13 @@ def score_histogram(result: ScanResult, bins: int = 20) -> str:
         parts.append(f'<text x="{x + bw / 2:.1f}" y="{y - 2:.1f}" text-anchor="middle">{c}</text>')
     thr = max(0.0, min(1.0, _num(result.alert_threshold)))
     tx = left + pw * thr
-    parts.append(
-        f'<line x1="{tx:.1f}" y1="{top}" x2="{tx:.1f}" y2="{top + ph}" stroke="#b00020" '
-        f'stroke-dasharray="4 3"/>'
-    )
+    parts.append(f'<line x1="{tx:.1f}" y1="{top}" x2="{tx:.1f}" y2="{top + ph}" stroke="#b00020" stroke-dasharray="4 3"/>')
     parts.append(f'<text x="{tx + 3:.1f}" y="{top + 10}" fill="#b00020">threshold</text>')
     parts.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#333"/>')
     for k in range(0, 11, 2):
         x = left + pw * k / 10
         parts.append(f'<text x="{x:.1f}" y="{top + ph + 14}" text-anchor="middle">{k / 10:.1f}</text>')
-    parts.append(
-        f'<text x="{left + pw / 2:.1f}" y="{h - 2}" text-anchor="middle">score (accounts, log scale)</text>'
-    )
+    parts.append(f'<text x="{left + pw / 2:.1f}" y="{h - 2}" text-anchor="middle">score (accounts, log scale)</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -270,9 +264,7 @@ def campaign_graph(c: Campaign, size: int = 260) -> str:
             f"{_text(e.evidence, 200)}</title></line>"
         )
     for m, (x, y) in pos.items():
-        parts.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="#343a40"><title>{_text(m, 120)}</title></circle>'
-        )
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="#343a40"><title>{_text(m, 120)}</title></circle>')
         anchor = "start" if x >= cx else "end"
         dx = 8 if x >= cx else -8
         parts.append(f'<text x="{x + dx:.1f}" y="{y + 4:.1f}" text-anchor="{anchor}">{_text(m, 14)}</text>')
@@ -294,8 +286,7 @@ def _ranked_table(result: ScanResult) -> str:
         ("reason", "", ""),
     )
     head = "".join(
-        f"<th{f' class={c}' if c else ''}{f' data-type={t}' if t else ''}>{_text(name, 40)}</th>"
-        for name, t, c in cols
+        f"<th{f' class={c}' if c else ''}{f' data-type={t}' if t else ''}>{_text(name, 40)}</th>" for name, t, c in cols
     )
     sev_rank = {s: len(_SEVERITIES) - i for i, s in enumerate(_SEVERITIES)}
     rows = []

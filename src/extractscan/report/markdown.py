@@ -124,19 +124,14 @@ def _campaign(c: Campaign, max_edges: int) -> list[str]:
     if c.edges:
         out += ["", "| a | b | kind | weight | evidence |", "|---|---|---|---:|---|"]
         for e in sorted(c.edges, key=lambda e: -e.weight)[:max_edges]:
-            out.append(
-                f"| {_cell(e.a, 60)} | {_cell(e.b, 60)} | {_cell(e.kind)} | {e.weight:.2f} | "
-                f"{_cell(e.evidence, 200)} |"
-            )
+            out.append(f"| {_cell(e.a, 60)} | {_cell(e.b, 60)} | {_cell(e.kind)} | {e.weight:.2f} | {_cell(e.evidence, 200)} |")
         if len(c.edges) > max_edges:
             out.append("")
             out.append(f"_{len(c.edges) - max_edges} more edges not shown._")
     return out
 
 
-def render(
-    result: ScanResult, *, top: int = 25, detectors: int = 3, examples: int = 2, edges: int = 20
-) -> str:
+def render(result: ScanResult, *, top: int = 25, detectors: int = 3, examples: int = 2, edges: int = 20) -> str:
     """The Markdown report: ``top`` ranked rows, evidence for every flagged account (its ``detectors`` top
     contributions with up to ``examples`` example prompts each) and every campaign (up to ``edges`` edges)."""
     ent = inline(result.entity)

@@ -1,4 +1,3 @@
-
 """Word lists and frames of the simulator's text grammar.
 
 A frame is a ``str.format`` string whose ``{slot}`` names are keys of :data:`SLOTS`; a slot value may itself
@@ -1452,20 +1451,16 @@ CODE_CONSTRAINTS: tuple[str, ...] = (
 CODE_LANGS: tuple[str, ...] = ("Python", "Python", "Python", "TypeScript", "Rust", "Go", "Java", "C++")
 
 MATH_PROBLEMS: tuple[str, ...] = (
-    "{name} buys {a} notebooks at ${b} each and {c} pens at ${d} each. She pays with a ${e} bill. "
-    "How much change does she get?",
+    "{name} buys {a} notebooks at ${b} each and {c} pens at ${d} each. She pays with a ${e} bill. How much change does she get?",
     "A train leaves at {h}:00 travelling at {a}0 km/h. A second train leaves the same station {b} hours later "
     "at {c}0 km/h. After how many hours does the second train catch up?",
     "A rectangle has a perimeter of {e} cm and its length is {a} cm more than its width. What is its area?",
     "{name} saves ${a}0 in the first week and ${b} more each week than the week before. "
     "How much has {name} saved after {c} weeks?",
-    "A tank holds {e}0 litres. Pipe A fills it in {a} hours and pipe B in {b} hours. "
-    "How long do both pipes together take?",
-    "The price of a jacket is raised by {a}0% and then reduced by {b}0%. If it now costs ${e}, what was the "
-    "original price?",
+    "A tank holds {e}0 litres. Pipe A fills it in {a} hours and pipe B in {b} hours. How long do both pipes together take?",
+    "The price of a jacket is raised by {a}0% and then reduced by {b}0%. If it now costs ${e}, what was the original price?",
     "In a class of {e} students, {a}0% play football and {b}0% play chess; {c} play both. How many play neither?",
-    "What is the probability of drawing {a} red balls in a row without replacement from a bag with "
-    "{c} red and {d} blue balls?",
+    "What is the probability of drawing {a} red balls in a row without replacement from a bag with {c} red and {d} blue balls?",
     "Find all integer solutions of {a}x + {b}y = {e}.",
     "{name} runs {a} km on Monday and each day runs {b}0% further than the day before. How far does "
     "{name} run in total over {c} days?",
@@ -1473,8 +1468,7 @@ MATH_PROBLEMS: tuple[str, ...] = (
     "How many {a}-digit numbers are divisible by {b} but not by {c}?",
     "A shop sells {a} apples for ${b}. How much do {e} apples cost at the same rate?",
     "Prove that the sum of the first {e} odd numbers is a perfect square and find it.",
-    "The ages of {name} and her mother add up to {e}. In {a} years the mother will be {b} times as old. "
-    "How old is {name} now?",
+    "The ages of {name} and her mother add up to {e}. In {a} years the mother will be {b} times as old. How old is {name} now?",
 )
 EXPLAIN_CONCEPTS: tuple[str, ...] = (
     "backpropagation",

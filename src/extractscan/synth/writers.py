@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
@@ -91,7 +92,7 @@ def _open(path: Path, compress: bool) -> BinaryIO:
     return raw
 
 
-class FormatWriter:
+class FormatWriter(ABC):
     """Base: JSONL files named by UTC day under ``root/<name>/``."""
 
     name: ClassVar[str] = ""
@@ -150,8 +151,9 @@ class FormatWriter:
         self._emit(c.ts, orjson.dumps(self.record(c, r)) + b"\n")
         self.records += 1
 
+    @abstractmethod
     def record(self, c: Call, r: Rand) -> dict[str, Any]:
-        raise NotImplementedError
+        """The format's JSON record for one call."""
 
 
 class EnvelopeWriter(FormatWriter):

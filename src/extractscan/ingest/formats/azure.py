@@ -90,17 +90,13 @@ class AzureOpenAIRequestResponse(SafeReader):
         cat = _category(c)
         if cat == "requestresponse":
             return True
-        return cat in ("", "audit", "trace", "azureopenairequestusage") and _resource_has(
-            c, "microsoft.cognitiveservices"
-        )
+        return cat in ("", "audit", "trace", "azureopenairequestusage") and _resource_has(c, "microsoft.cognitiveservices")
 
     def _parse(self, o: Mapping[str, Any]) -> Iterator[dict[str, Any] | Rejected]:
         c = _CI(o)
         cat = _category(c)
         if cat and cat != "requestresponse":
-            yield Rejected(
-                "not_a_model_call", f"Azure OpenAI log category {cat!r} is not a request log", kind="skipped"
-            )
+            yield Rejected("not_a_model_call", f"Azure OpenAI log category {cat!r} is not a request log", kind="skipped")
             return
         p = _props(c)
         code = as_int(c.get("resultSignature", "ResultSignature"))
@@ -161,8 +157,7 @@ class AzureAPIMGatewayLogs(SafeReader):
             "event_time": parse_time(c.get("time", "TimeGenerated")),
             "latency_ms": as_float(c.get("durationMs", "DurationMs", "TotalTime")),
             "account_id": _resource(c.get("resourceId", "ResourceId", "_ResourceId")),
-            "api_key_id": as_str(p.get("apimSubscriptionId", "subscriptionId"))
-            or as_str(c.get("ApimSubscriptionId")),
+            "api_key_id": as_str(p.get("apimSubscriptionId", "subscriptionId")) or as_str(c.get("ApimSubscriptionId")),
             "principal_id": as_str(p.get("userId")) or as_str(c.get("UserId")),
             "client_ip": as_str(c.get("callerIpAddress", "CallerIpAddress")),
             "user_agent": as_str(p.get("userAgent")) or as_str(c.get("UserAgent")),
@@ -197,9 +192,7 @@ class AzureAPIMLlmLog(SafeReader):
         if "RequestMessages" in o or "ResponseMessages" in o:
             return True
         t = as_str(o.get("Type"))
-        return t == "ApiManagementGatewayLlmLog" or (
-            "PromptTokens" in o and "DeploymentName" in o and "CorrelationId" in o
-        )
+        return t == "ApiManagementGatewayLlmLog" or ("PromptTokens" in o and "DeploymentName" in o and "CorrelationId" in o)
 
     def _parse(self, o: Mapping[str, Any]) -> Iterator[dict[str, Any] | Rejected]:
         c = _CI(o)

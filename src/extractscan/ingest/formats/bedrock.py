@@ -305,9 +305,7 @@ def map_record(
         return Rejected("wrong_type", f"Bedrock record must be a JSON object, got {type(rec).__name__}")
     if not any(k in rec for k in _INVOCATION_KEYS) and rec.get("schemaType") != "ModelInvocationLog":
         if is_permission_check(rec):
-            return Rejected(
-                "not_a_model_call", "Bedrock logging permission-check object, not an invocation", "skipped"
-            )
+            return Rejected("not_a_model_call", "Bedrock logging permission-check object, not an invocation", "skipped")
         return Rejected("missing_field", "not a Bedrock invocation record (no modelId, requestId, operation)")
     inp = _section(rec, "input")
     if isinstance(inp, Rejected):

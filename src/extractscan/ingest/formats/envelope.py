@@ -94,8 +94,7 @@ def map_envelope(obj: Any) -> ParseOutcome:
             shown = repr(ts) if not isinstance(ts, dict | list) else _type(ts)
             return Rejected(
                 "wrong_type",
-                "envelope `timestamp` must be an RFC 3339 string or epoch seconds (years 1990-2200), "
-                f"got {shown:.80}",
+                f"envelope `timestamp` must be an RFC 3339 string or epoch seconds (years 1990-2200), got {shown:.80}",
             )
         row["event_time"] = t
     for name in STRING_FIELDS:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
@@ -296,11 +297,7 @@ class SafeReader(Reader):
                     continue
                 row = conform_row(item)
                 if not any(k in row for k in _ANCHORS):
-                    out.append(
-                        Rejected(
-                            "missing_field", f"{self.name}: no time, id, identity or prompt in the record"
-                        )
-                    )
+                    out.append(Rejected("missing_field", f"{self.name}: no time, id, identity or prompt in the record"))
                 else:
                     out.append(row)
         except RecursionError:
@@ -309,11 +306,13 @@ class SafeReader(Reader):
             return [Rejected("parse_error", f"{self.name}: {type(e).__name__}: {e}"[:500])]
         return out
 
+    @abstractmethod
     def _sniff(self, obj: Mapping[str, Any]) -> bool:
-        raise NotImplementedError
+        """The format's own content check (``sniff`` wraps it so that it never raises)."""
 
+    @abstractmethod
     def _parse(self, obj: Mapping[str, Any]) -> Iterator[dict[str, Any] | Rejected]:
-        raise NotImplementedError
+        """The format's own mapping (``parse`` wraps it with type checks and error containment)."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -370,19 +369,13 @@ class GenericReader(SafeReader):
     def __init__(self, mapping_name: str, mapping: FieldMapping) -> None:
         unknown = [c for c in mapping.columns if c not in COLUMN_KINDS and c not in _SPECIAL_KEYS]
         if unknown:
-            raise ConfigError(
-                f"ingest.mappings.{mapping_name}.columns: unknown column(s) {', '.join(sorted(unknown))}"
-            )
+            raise ConfigError(f"ingest.mappings.{mapping_name}.columns: unknown column(s) {', '.join(sorted(unknown))}")
         fixed = sorted(c for c in mapping.columns if c in _NOT_MAPPABLE)
         if fixed:
-            raise ConfigError(
-                f"ingest.mappings.{mapping_name}.columns: {', '.join(fixed)} are derived, not mappable"
-            )
+            raise ConfigError(f"ingest.mappings.{mapping_name}.columns: {', '.join(fixed)} are derived, not mappable")
         bad = [c for c, p in mapping.columns.items() if not isinstance(p, str) or not p]
         if bad:
-            raise ConfigError(
-                f"ingest.mappings.{mapping_name}.columns: {', '.join(bad)} must be a path string"
-            )
+            raise ConfigError(f"ingest.mappings.{mapping_name}.columns: {', '.join(bad)} must be a path string")
         self.name = f"generic:{mapping_name}"  # type: ignore[misc]  # instance name; class name stays ""
         self.mapping_name = mapping_name
         self.mapping = mapping

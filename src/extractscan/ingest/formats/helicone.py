@@ -72,9 +72,7 @@ class HeliconeReader(SafeReader):
         request_id = as_str(o.get("request_id"))
         helicone_response_id = as_str(o.get("response_id"))  # Helicone's row id, not the provider's
         env: dict[str, Any] = {
-            "record_id": None
-            if request_id
-            else (f"helicone:response:{helicone_response_id}" if helicone_response_id else None),
+            "record_id": None if request_id else (f"helicone:response:{helicone_response_id}" if helicone_response_id else None),
             "request_id": request_id,
             "event_time": start,
             "end_time": end,
@@ -93,18 +91,12 @@ class HeliconeReader(SafeReader):
             "total_tokens": as_int(o.get("total_tokens")),
             "cache_read_tokens": as_int(o.get("prompt_cache_read_tokens")),
             "cache_write_tokens": as_int(o.get("prompt_cache_write_tokens")),
-            "cost_usd": as_float(o.get("costUSD"))
-            if o.get("costUSD") is not None
-            else as_float(o.get("cost")),
+            "cost_usd": as_float(o.get("costUSD")) if o.get("costUSD") is not None else as_float(o.get("cost")),
             "status_code": code if code is not None and code > 0 else None,
             "status": status_from_code(code),
         }
         row = fill(env, req, resp)
-        if (
-            row.get("input_tokens") is not None
-            and row.get("output_tokens") is not None
-            and not row.get("total_tokens")
-        ):
+        if row.get("input_tokens") is not None and row.get("output_tokens") is not None and not row.get("total_tokens"):
             row["total_tokens"] = row["input_tokens"] + row["output_tokens"]
         has_prompt = bool(row.get("messages") or row.get("system_text"))
         if _placeholder(req_raw) or _placeholder(resp_raw):

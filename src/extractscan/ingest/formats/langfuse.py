@@ -191,9 +191,7 @@ def _usage(o: Mapping[str, Any], k: _Keys) -> dict[str, Any]:
             _first_int(u, ("output", "completionTokens", "completion_tokens", "output_tokens")),
             as_int(o.get("completionTokens")),
         ),
-        "total_tokens": _coalesce(
-            _first_int(u, ("total", "totalTokens", "total_tokens")), as_int(o.get("totalTokens"))
-        ),
+        "total_tokens": _coalesce(_first_int(u, ("total", "totalTokens", "total_tokens")), as_int(o.get("totalTokens"))),
         "cache_read_tokens": _first_int(u, _CACHE_READ),
         "cache_write_tokens": _first_int(u, _CACHE_WRITE),
         "reasoning_tokens": _first_int(u, _REASONING),
@@ -230,9 +228,7 @@ def observation_row(o: Mapping[str, Any], k: _Keys) -> dict[str, Any] | Rejected
     if otype is None and model is None:
         return Rejected("not_a_model_call", "observation without a type or a model", kind="skipped")
     if otype is not None and otype.upper() != "GENERATION":
-        return Rejected(
-            "not_a_model_call", f"observation of type {otype} is not a model call", kind="skipped"
-        )
+        return Rejected("not_a_model_call", f"observation of type {otype} is not a model call", kind="skipped")
     start, end = parse_time(o.get(k.start)), parse_time(o.get(k.end))
     latency = (end - start).total_seconds() * 1000 if start and end else None
     if latency is None:
@@ -266,11 +262,7 @@ class LangfuseObservations(SafeReader):
     priority: ClassVar[int] = 70
 
     def _sniff(self, o: Mapping[str, Any]) -> bool:
-        return (
-            "trace_id" in o
-            and "start_time" in o
-            and ("type" in o or "provided_model_name" in o or "usage_details" in o)
-        )
+        return "trace_id" in o and "start_time" in o and ("type" in o or "provided_model_name" in o or "usage_details" in o)
 
     def _parse(self, o: Mapping[str, Any]) -> Iterator[dict[str, Any] | Rejected]:
         yield observation_row(o, _SNAKE)

@@ -161,9 +161,7 @@ def _error(info: Any, row: dict[str, Any]) -> None:
     row["error_code"] = as_str(info.get("error_class")) or code
 
 
-def _finish(
-    env: dict[str, Any], prompt: dict[str, Any], resp: dict[str, Any], model_served: Any
-) -> dict[str, Any]:
+def _finish(env: dict[str, Any], prompt: dict[str, Any], resp: dict[str, Any], model_served: Any) -> dict[str, Any]:
     if env.get("model_served") is None:
         env["model_served"] = resp.get("model_served") or as_str(model_served)
     row = fill(env, prompt, resp)
@@ -182,12 +180,7 @@ class LiteLLMStandardLoggingPayload(SafeReader):
     def _sniff(self, o: Mapping[str, Any]) -> bool:
         if "startTime" not in o or "spend" in o or "api_key" in o:
             return False
-        return (
-            "model_parameters" in o
-            or "hidden_params" in o
-            or "response_cost" in o
-            or ("call_type" in o and "trace_id" in o)
-        )
+        return "model_parameters" in o or "hidden_params" in o or "response_cost" in o or ("call_type" in o and "trace_id" in o)
 
     def _parse(self, o: Mapping[str, Any]) -> Iterator[dict[str, Any] | Rejected]:
         md = mapping_or_empty(o.get("metadata"))
@@ -247,12 +240,7 @@ class LiteLLMSpendLogs(SafeReader):
     priority: ClassVar[int] = 70
 
     def _sniff(self, o: Mapping[str, Any]) -> bool:
-        return (
-            "startTime" in o
-            and ("spend" in o or "api_key" in o)
-            and "model_parameters" not in o
-            and "hidden_params" not in o
-        )
+        return "startTime" in o and ("spend" in o or "api_key" in o) and "model_parameters" not in o and "hidden_params" not in o
 
     def _parse(self, o: Mapping[str, Any]) -> Iterator[dict[str, Any] | Rejected]:
         md = mapping_or_empty(o.get("metadata"))
@@ -289,12 +277,8 @@ class LiteLLMSpendLogs(SafeReader):
             "input_tokens": as_int(o.get("prompt_tokens")),
             "output_tokens": as_int(o.get("completion_tokens")),
             "total_tokens": as_int(o.get("total_tokens")),
-            "cache_read_tokens": as_int(
-                mapping_or_empty(usage_extra.get("prompt_tokens_details")).get("cached_tokens")
-            ),
-            "reasoning_tokens": as_int(
-                mapping_or_empty(usage_extra.get("completion_tokens_details")).get("reasoning_tokens")
-            ),
+            "cache_read_tokens": as_int(mapping_or_empty(usage_extra.get("prompt_tokens_details")).get("cached_tokens")),
+            "reasoning_tokens": as_int(mapping_or_empty(usage_extra.get("completion_tokens_details")).get("reasoning_tokens")),
             "cost_usd": as_float(o.get("spend")),
             "status": _status(o.get("status")) or _status(md.get("status")),
         }

@@ -306,12 +306,7 @@ class OpenAIBatchOutputReader(Reader):
     priority = 80
 
     def sniff(self, obj: Mapping[str, Any]) -> bool:
-        return (
-            "custom_id" in obj
-            and ("response" in obj or "error" in obj)
-            and "result" not in obj
-            and "url" not in obj
-        )
+        return "custom_id" in obj and ("response" in obj or "error" in obj) and "result" not in obj and "url" not in obj
 
     def parse(self, obj: Any, ref: SourceRef) -> Iterable[ParseOutcome]:
         return safe_outcomes(lambda: [self._one(obj)])

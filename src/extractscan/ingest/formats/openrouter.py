@@ -20,9 +20,7 @@ def _unwrap(o: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _is_generation(o: Mapping[str, Any]) -> bool:
-    return (
-        "tokens_prompt" in o or "native_tokens_prompt" in o or ("external_user" in o and "provider_name" in o)
-    )
+    return "tokens_prompt" in o or "native_tokens_prompt" in o or ("external_user" in o and "provider_name" in o)
 
 
 def _provider(v: Any) -> str | None:
@@ -76,9 +74,7 @@ class OpenRouterGeneration(SafeReader):
             "total_tokens": tin + tout if tin is not None and tout is not None else None,
             "reasoning_tokens": as_int(o.get("native_tokens_reasoning")),
             "cache_read_tokens": as_int(o.get("native_tokens_cached")),
-            "cost_usd": as_float(o.get("total_cost"))
-            if o.get("total_cost") is not None
-            else as_float(o.get("usage")),
+            "cost_usd": as_float(o.get("total_cost")) if o.get("total_cost") is not None else as_float(o.get("usage")),
             "status": "error" if cancelled else "success",
             "error_code": "cancelled" if cancelled else None,
         }

@@ -53,11 +53,7 @@ def _metadata(o: Mapping[str, Any]) -> dict[str, Any]:
             if isinstance(kk, str) and kk:
                 md.setdefault(kk, vv)
     for key, val in o.items():  # flattened "metadata._user" columns
-        if (
-            isinstance(key, str)
-            and key.startswith("metadata.")
-            and key not in ("metadata.key", "metadata.value")
-        ):
+        if isinstance(key, str) and key.startswith("metadata.") and key not in ("metadata.key", "metadata.value"):
             md.setdefault(key[len("metadata.") :], val)
     return md
 
