@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
@@ -92,7 +91,7 @@ def _open(path: Path, compress: bool) -> BinaryIO:
     return raw
 
 
-class FormatWriter(ABC):
+class FormatWriter:
     """Base: JSONL files named by UTC day under ``root/<name>/``."""
 
     name: ClassVar[str] = ""
@@ -151,9 +150,10 @@ class FormatWriter(ABC):
         self._emit(c.ts, orjson.dumps(self.record(c, r)) + b"\n")
         self.records += 1
 
-    @abstractmethod
     def record(self, c: Call, r: Rand) -> dict[str, Any]:
-        """The format's JSON record for one call."""
+        """The format's JSON record for one call; writers that emit several records per call (Langfuse)
+        override ``write`` instead."""
+        raise NotImplementedError(f"{type(self).__name__} writes one record per call: override record()")
 
 
 class EnvelopeWriter(FormatWriter):
