@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 import typer
@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from extractscan.cli._common import EXIT_ERROR, EXIT_USAGE, clean_text, console, fail, get_config
+from extractscan.cli._progress import ingest_callback, stage_progress
 from extractscan.config import ConfigError
 from extractscan.models import IngestReport
 from extractscan.store import Store
@@ -54,13 +55,9 @@ def register(app: typer.Typer) -> None:
         if missing:
             fail(f"no such file or folder: {missing[0]}", EXIT_ERROR)
         con = console(quiet=quiet or json_out)
-        progress_ctx = _progress(con) if (not quiet and not json_out and con.is_terminal) else None
         try:
-            if progress_ctx is not None:
-                with progress_ctx as progress:
-                    report = ingest_paths(paths, store, cfg, fmt=fmt, progress=progress)
-            else:
-                report = ingest_paths(paths, store, cfg, fmt=fmt)
+            with stage_progress(quiet or json_out, con) as progress:
+                report = ingest_paths(paths, store, cfg, fmt=fmt, progress=ingest_callback(progress))
         except UnknownFormatError as e:
             fail(str(e), EXIT_USAGE)
         except ConfigError as e:
@@ -190,19 +187,6 @@ def _open_existing(store: Path) -> Store:
         return Store(store)
     except StoreError as e:
         fail(str(e), EXIT_ERROR)
-
-
-def _progress(con: Console) -> Any:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
-        TimeRemainingColumn(),
-        console=con,
-        transient=True,
-    )
 
 
 def print_ingest_report(report: IngestReport, con: Console) -> None:

@@ -12,6 +12,7 @@ import typer
 
 from extractscan import api
 from extractscan.cli._common import EXIT_FINDINGS, console, fail, get_config
+from extractscan.cli._progress import ingest_callback, stage_progress
 from extractscan.findings import ScanResult
 
 
@@ -78,7 +79,8 @@ def register(app: typer.Typer) -> None:
             missing = [p for p in paths if not p.exists()]
             if missing:
                 fail(f"no such file or folder: {missing[0]}")
-            report = api.ingest(paths, store_dir, cfg)
+            with stage_progress(quiet, con) as bar:
+                report = api.ingest(paths, store_dir, cfg, progress=ingest_callback(bar))
             totals = getattr(report, "totals", None)
             if totals is not None:
                 con.print(
@@ -91,7 +93,10 @@ def register(app: typer.Typer) -> None:
         elif not store_dir.exists():
             fail(f"no store at {store_dir}")
         try:
-            result = api.scan_store(store_dir, cfg, entity=entity.value, since=since, until=until)
+            with stage_progress(quiet, con) as bar:
+                result = api.scan_store(
+                    store_dir, cfg, entity=entity.value, since=since, until=until, progress=bar if bar.enabled else None
+                )
         except ValueError as e:
             fail(str(e), 2)
         api.write_outputs(result, out, stable=stable)
