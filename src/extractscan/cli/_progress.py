@@ -56,7 +56,7 @@ class _CountColumn(ProgressColumn):
         unit = str(task.fields.get("unit", ""))
         done = _amount(task.completed, unit)
         if task.total is None:
-            return Text(done)
+            return Text(done if task.completed else "")
         return Text(f"{done}/{_amount(task.total, unit)}")
 
 
@@ -64,7 +64,8 @@ class StageProgress:
     """A ``progress(stage, done, total)`` callback; a no-op when ``bar`` is None (progress not shown).
 
     Any stage name is accepted: the first call with a new name adds a bar for it, later calls move it.
-    ``total`` None (or not positive) means an unknown total: the bar pulses and shows the count so far.
+    ``total`` None (or not positive) means an unknown total: the bar pulses and shows the count so far (or,
+    once a total was given, keeps that total).
     """
 
     def __init__(self, bar: Progress | None) -> None:

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from extractscan.cli._common import EXIT_USAGE, console, fail
+from extractscan.cli._progress import stage_progress
 from extractscan.synth import DEFAULT_FORMATS, FORMATS, SCALES, PoolError, SpecError, SynthSpec, generate
 from extractscan.synth.generate import existing_outputs
 from extractscan.synth.spec import COUNTED_KINDS
@@ -133,7 +134,10 @@ def synth(
         big = (spec.effective_requests() or 0) >= 200_000
         workers = min(os.cpu_count() or 1, len(spec.formats), 6) if big else 1
     try:
-        summary = generate(spec, out, overwrite=force, workers=workers)
+        # generate() reports no steps: an open-ended bar shows that it is alive and for how long
+        with stage_progress(quiet, con) as bar:
+            bar("generating", 0, None)
+            summary = generate(spec, out, overwrite=force, workers=workers)
     except (SpecError, PoolError) as e:
         fail(str(e), EXIT_USAGE)
 
