@@ -28,6 +28,7 @@ from typing import Any
 from extractscan.findings import AccountFinding, Campaign, DetectorResult, LinkEdge, ScanResult
 
 SALT_ENV = "EXTRACTSCAN_REDACT_SALT"
+RANDOM_SALT_WARNING = f"no --redact-salt or ${SALT_ENV}: a random salt is used, so hashed ids differ from every other run"
 ID_HEX = 12
 
 # Prefix of a hashed entity id per scanned entity kind.
@@ -41,6 +42,8 @@ _IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}(?::|[0-9a-fA-F]{1,4})?
 _INFRA_LABEL = re.compile(r'UA "(?P<ua>.{0,40}?)"(?=, |$)|key (?P<key>.{1,24}?)(?=, |$)|(?P<ip>[0-9a-fA-F.:]+/\d{1,3})(?=, |$)')
 # The template quoted in a template-concentration summary (ES102): greedy, the template may contain quotes.
 _DOMINANT = re.compile(r'(dominant: ")(.*)("\))', re.DOTALL)
+# The user agent of the harvest-heavy client segment (ES114): greedy, an agent may contain ")" or ";".
+_SEGMENT = re.compile(r"client: \d+ of \d+ \([^,()]*, (?P<ua>.*)\); surprise ", re.DOTALL)
 _SHARED_INFRA = "ES113"
 _SEPARATOR = re.compile(r'[\s,;()\[\]"\']')
 _TRAILING = ".:;!?…"
@@ -167,11 +170,50 @@ def _redact_infra_summary(summary: str, linked: tuple[str, ...], n_linked: float
     return "shares " + _redact_infra_labels(labels, salt) + new_tail
 
 
+def _quoted_template(r: DetectorResult, salt: str, ids: _IdMap) -> str:
+    """ES102 quotes its dominant template frame (prompt text) as ``dominant: "…")``."""
+    return _scrub(_DOMINANT.sub(lambda m: m.group(1) + mask_text(m.group(2), salt) + m.group(3), r.summary), salt, ids)
+
+
+def _client_segment(r: DetectorResult, salt: str, ids: _IdMap) -> str:
+    """ES114 names its most harvest-heavy client's user agent: ``client: K of N (P%, <agent>); surprise``.
+    Masked whole when that shape is not found (the detector changed): failing safe."""
+    m = _SEGMENT.search(r.summary)
+    if m is None:
+        return mask_text(r.summary, salt) if "client:" in r.summary else _scrub(r.summary, salt, ids)
+    agent = m.group("ua")
+    hashed = agent if agent == "no user agent" else redact_id(agent, salt, "ua")
+    return _scrub(r.summary[: m.start("ua")], salt, ids) + hashed + _scrub(r.summary[m.end("ua") :], salt, ids)
+
+
+def _plain(r: DetectorResult, salt: str, ids: _IdMap) -> str:
+    return _scrub(r.summary, salt, ids)
+
+
+# Every detector's summary was reviewed for raw log values. Numbers, shares, model names and fixed words are
+# kept; the three that quote log content have their own rule. A detector not listed here (a new one) gets its
+# summary masked whole until someone reviews it and adds it (tests/nightly checks that all are listed).
+SUMMARY_RULES: dict[str, Callable[[DetectorResult, str, _IdMap], str]] = {
+    "ES101": _plain,  # volume: counts and rates
+    "ES102": _quoted_template,
+    "ES103": _plain,  # semantic shift: statistics
+    "ES104": _plain,  # PRADA: statistics
+    "ES105": _plain,  # SEAT: pair counts
+    "ES106": _plain,  # reasoning elicitation: shares
+    "ES107": _plain,  # rubric grading: shares
+    "ES108": _plain,  # capability targeting: fixed category names and shares
+    "ES109": _plain,  # output harvesting: shares
+    "ES110": _plain,  # conversation shape: shares
+    "ES111": _plain,  # cadence: timing statistics
+    "ES112": _plain,  # model pivot: model names (kept; see docs/privacy.md)
+    _SHARED_INFRA: lambda r, salt, ids: _redact_infra_summary(r.summary, r.cluster_ids, r.value, salt, ids),
+    "ES114": _client_segment,
+}
+
+
 def _redact_summary(r: DetectorResult, salt: str, ids: _IdMap) -> str:
-    if r.detector_id == _SHARED_INFRA:
-        return _redact_infra_summary(r.summary, r.cluster_ids, r.value, salt, ids)
-    summary = _DOMINANT.sub(lambda m: m.group(1) + mask_text(m.group(2), salt) + m.group(3), r.summary)
-    return _scrub(summary, salt, ids)
+    rule = SUMMARY_RULES.get(r.detector_id)
+    return mask_text(r.summary, salt) if rule is None else rule(r, salt, ids)
 
 
 def _redact_detector(r: DetectorResult, salt: str, ids: _IdMap, entity_kind: str) -> DetectorResult:

@@ -48,12 +48,30 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = (ReportFormat.terminal),
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")] = None,
         stable: Annotated[bool, typer.Option("--stable", help="Leave out the scan time and timings (byte-identical).")] = False,
+        redact: Annotated[bool, typer.Option("--redact", help="Hash ids and mask prompt text (docs/privacy.md).")] = False,
+        redact_salt: Annotated[
+            str | None,
+            typer.Option(
+                "--redact-salt",
+                envvar="EXTRACTSCAN_REDACT_SALT",
+                show_envvar=True,
+                help="Secret key of the --redact hashes (the same as the scan's, for the same hashes).",
+            ),
+        ] = None,
     ) -> None:
         """Re-render OUT/report.json as terminal, json, md, csv or html, without re-scanning."""
         from extractscan.report import WRITERS
         from extractscan.report import json as json_report
 
         result = _load(report_json)
+        if redact:
+            from extractscan.cli._common import console
+            from extractscan.redact import RANDOM_SALT_WARNING, is_redacted, redact_result, resolve_salt
+
+            salt, kept = resolve_salt(redact_salt)
+            if not kept and not is_redacted(result):
+                console().print(f"warning: {RANDOM_SALT_WARNING}", markup=False)
+            result = redact_result(result, salt)
         if stable:
             result = _stable(result)
         if fmt is ReportFormat.json:

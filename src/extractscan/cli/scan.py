@@ -66,6 +66,19 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on the terminal.")] = False,
+        redact: Annotated[
+            bool,
+            typer.Option("--redact", help="Hash ids and mask prompt text in every output (docs/privacy.md)."),
+        ] = False,
+        redact_salt: Annotated[
+            str | None,
+            typer.Option(
+                "--redact-salt",
+                envvar="EXTRACTSCAN_REDACT_SALT",
+                show_envvar=True,
+                help="Secret key of the --redact hashes; keep it fixed so ids hash alike every night.",
+            ),
+        ] = None,
     ) -> None:
         """Score every account for extraction and link campaigns; write the results to OUT."""
         cfg = get_config(config)
@@ -99,6 +112,15 @@ def register(app: typer.Typer) -> None:
                 )
         except ValueError as e:
             fail(str(e), 2)
+        if redact:
+            from extractscan.redact import RANDOM_SALT_WARNING, redact_result, resolve_salt
+
+            salt, kept = resolve_salt(redact_salt)
+            if not kept:
+                con.print(f"warning: {RANDOM_SALT_WARNING}", markup=False)
+            if store is None:
+                con.print(f"warning: {store_dir} holds the raw logs; give --store elsewhere to share {out}", markup=False)
+            result = redact_result(result, salt)
         api.write_outputs(result, out, stable=stable)
         if fmt is StdoutFormat.json:
             from extractscan.report import json as json_report
