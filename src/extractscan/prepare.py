@@ -7,6 +7,7 @@ per partition on a cluster later.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import polars as pl
@@ -77,6 +78,11 @@ class FrameStats:
     entities: int
     lsh_candidates: int
     lsh_confirmed: int
+    # Where the cluster stage's time goes (benchmarks/run.py reports them; wall seconds of this partition).
+    seconds_normalize: float = 0.0  # text, text_norm, skeleton, skeleton_id
+    seconds_minhash: float = 0.0  # shingling + signatures
+    seconds_lsh: float = 0.0  # banding, confirmation, components (within and across entities)
+    seconds_other: float = 0.0  # joins and the final sort
 
 
 def partition_expr(entity_col: str, n_partitions: int) -> pl.Expr:
@@ -120,6 +126,7 @@ def build_frame(requests: pl.DataFrame, cfg: Config) -> tuple[pl.DataFrame, Fram
     from extractscan.cluster.minhash import cluster_texts
     from extractscan.cluster.normalize import normalize_expr, skeleton_expr, skeleton_id_expr
 
+    t0 = time.perf_counter()
     frame = requests.with_columns(
         pl.coalesce(pl.col("last_user_text"), pl.col("system_text"), pl.lit("")).alias("text"),
     )
@@ -127,12 +134,18 @@ def build_frame(requests: pl.DataFrame, cfg: Config) -> tuple[pl.DataFrame, Fram
     frame = frame.with_columns(skeleton_expr(pl.col("text_norm")).alias("skeleton"))
     frame = frame.with_columns(skeleton_id_expr(pl.col("skeleton")).alias("skeleton_id"))
     frame = frame.with_row_index("row_id")
+    t1 = time.perf_counter()
     clusters, stats = cluster_texts(frame.select("row_id", "entity_id", "text_norm"), cfg.cluster)
     frame = frame.join(clusters, on="row_id", how="left").with_columns(pl.lit(None, dtype=pl.Int32()).alias("embedding_row"))
     frame = frame.sort(["entity_id", "ts", "record_id"], nulls_last=True)
+    minhash_s = float(stats.seconds_signatures)
     return frame, FrameStats(
         rows=frame.height,
         entities=frame["entity_id"].n_unique(),
-        lsh_candidates=int(getattr(stats, "candidates", 0)),
-        lsh_confirmed=int(getattr(stats, "confirmed", 0)),
+        lsh_candidates=int(stats.candidates),
+        lsh_confirmed=int(stats.confirmed),
+        seconds_normalize=t1 - t0,
+        seconds_minhash=minhash_s,
+        seconds_lsh=float(stats.seconds_clustering),
+        seconds_other=max(0.0, (time.perf_counter() - t0) - (t1 - t0) - minhash_s - float(stats.seconds_clustering)),
     )

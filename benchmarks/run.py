@@ -1,0 +1,346 @@
+"""The benchmark harness: synthetic logs at several sizes, every stage timed, peak RSS, medians of runs.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/run.py --sizes 100k,1M --repeats 3
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/run.py --sizes 10M --repeats 1 --embed off
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/run.py --sizes 2k --repeats 1 --work /tmp/b   # smoke run
+
+Per size, the logs are written once by ``extractscan synth DIR --requests N`` (the built-in text generator
+renders prompts from pre-built fragments and slot lists, so generation is cheap; six formats, the preset's
+mix of people, apps, benchmark runs and campaigns; ``--gzip`` like a log archive) and kept under
+``--work`` (default /tmp/bench) for later runs. Each repeat then runs, each step in a **fresh process** whose
+own peak RSS is read from ``wait4``:
+
+1. ``ingest`` — ``api.ingest`` of the whole folder into a new store;
+2. ``scan`` with embeddings off (``--embed off|on|both``) — ``api.scan_store`` then ``api.write_outputs``;
+3. ``scan`` with embeddings on (a cold embedding cache: the store is new).
+
+Stages come from ``ScanResult.stats.stage_seconds`` (load, cluster, embed, detect, score, link), split
+further by light instrumentation that does not change what runs: ``build_frame``'s ``FrameStats`` (normalise,
+MinHash, LSH) and the time inside ``Embedder.encode`` (the scan times the population reference's encoding
+and the model load under ``load``; the table moves it to ``embed``). ``report`` is ``write_outputs`` (all
+formats). ``end-to-end`` = ingest wall + scan wall (process start and imports included).
+
+Results: ``--json`` (default ``benchmarks/results/raw/<date>.json``: every run) and a Markdown summary on
+stdout (medians over repeats; load averages of every run), which docs/performance.md quotes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import (
+    PYTHON,
+    ROOT,
+    ChildRun,
+    dir_bytes,
+    fmt_s,
+    machine,
+    median,
+    parse_size,
+    run_child,
+    size_label,
+)
+
+SEED = 1
+STAGES = ("ingest", "load", "normalize", "minhash", "lsh", "cluster_other", "embed", "detect", "score", "link", "report")
+
+
+def scale_for(n: int) -> str:
+    """The synth preset whose population shape suits ``n`` requests (``--requests`` rescales it)."""
+    if n <= 30_000:
+        return "small"
+    if n <= 300_000:
+        return "medium"
+    if n <= 3_000_000:
+        return "large"
+    return "xl"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Children (run in fresh processes by the parent)
+
+
+def child_ingest(data: Path, store: Path, result: Path) -> None:
+    from extractscan import api
+
+    shutil.rmtree(store, ignore_errors=True)
+    t0 = time.perf_counter()
+    report = api.ingest([data], store)
+    seconds = time.perf_counter() - t0
+    t = report.totals
+    result.write_text(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "records": t.records,
+                "read": t.read,
+                "stored": t.stored,
+                "duplicate": t.duplicate,
+                "quarantined": t.quarantined,
+                "files": len(report.files),
+                "input_bytes": dir_bytes(data),
+                "store_bytes": dir_bytes(store / "requests"),
+            }
+        )
+    )
+
+
+def child_scan(store: Path, out: Path, embed: bool, result: Path, device: str | None) -> None:
+    """One scan with stage timings; see the module docstring for the instrumentation."""
+    import dataclasses
+
+    from extractscan import api
+    from extractscan import scan as scan_mod
+    from extractscan.config import Config
+
+    frame_stats: list[Any] = []
+    encodes: list[tuple[float, int, bool]] = []  # (seconds, texts, during partitions)
+    real_build = scan_mod.build_frame
+
+    def build_frame(requests: Any, cfg: Config) -> Any:
+        frame, stats = real_build(requests, cfg)
+        frame_stats.append(stats)
+        return frame, stats
+
+    scan_mod.build_frame = build_frame
+    if embed:
+        from extractscan.cluster import embed as embed_mod
+
+        real_encode = embed_mod.Embedder.encode
+
+        def encode(self: Any, texts: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return real_encode(self, texts)
+            finally:
+                encodes.append((time.perf_counter() - t, len(texts), bool(frame_stats)))
+
+        embed_mod.Embedder.encode = encode  # type: ignore[method-assign]
+
+    cfg = Config()
+    cfg = cfg.replace(embed=dataclasses.replace(cfg.embed, enabled=embed, device=device or cfg.embed.device))
+    shutil.rmtree(store / "cache", ignore_errors=True)  # cold embedding cache
+    t0 = time.perf_counter()
+    res = api.scan_store(store, cfg)
+    scan_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    shutil.rmtree(out, ignore_errors=True)
+    api.write_outputs(res, out)
+    report_s = time.perf_counter() - t0
+    st = res.stats.stage_seconds
+    pre_encode = sum(s for s, _, during in encodes if not during)  # reference sample + model load
+    stages = {
+        "load": st.get("load", 0.0) - pre_encode,
+        "normalize": sum(f.seconds_normalize for f in frame_stats),
+        "minhash": sum(f.seconds_minhash for f in frame_stats),
+        "lsh": sum(f.seconds_lsh for f in frame_stats),
+        "embed": st.get("embed", 0.0) + pre_encode,
+        "detect": st.get("detect", 0.0),
+        "score": st.get("score", 0.0),
+        "link": st.get("link", 0.0),
+        "report": report_s,
+    }
+    stages["cluster_other"] = st.get("cluster", 0.0) - stages["normalize"] - stages["minhash"] - stages["lsh"]
+    result.write_text(
+        json.dumps(
+            {
+                "scan_seconds": scan_s,
+                "stages": stages,
+                "stage_seconds": st,
+                "requests": res.stats.requests,
+                "entities": res.stats.entities,
+                "partitions": res.stats.partitions,
+                "lsh_candidates": res.stats.lsh_candidates,
+                "lsh_confirmed": res.stats.lsh_confirmed,
+                "embedded_texts": res.stats.embedded_texts,
+                "encode_seconds": sum(s for s, _, _ in encodes),
+                "encode_texts": sum(n for _, n, _ in encodes),
+                "flagged": sum(1 for a in res.accounts if a.flagged),
+                "campaigns": len(res.campaigns),
+            }
+        )
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Parent
+
+
+def generate(n: int, work: Path, gzip: bool) -> tuple[Path, dict[str, Any]]:
+    """Synth logs of about ``n`` requests (cached under ``work``); returns the folder and its generation run."""
+    data = work / f"data-{size_label(n)}{'-gz' if gzip else ''}"
+    meta = data / "bench-synth.json"
+    if meta.exists():
+        return data, json.loads(meta.read_text())
+    exe = str(Path(PYTHON).with_name("extractscan"))
+    argv = [exe, "synth", str(data), "--seed", str(SEED), "--scale", scale_for(n), "--requests", str(n), "--force", "-q"]
+    if gzip:
+        argv.append("--gzip")
+    tmp = work / "synth-result.json"
+    tmp.write_text("{}")  # synth writes its own summary (synth.json); the child result is unused
+    run = run_child(argv, tmp)
+    if run.rc != 0:
+        raise SystemExit(f"synth failed ({run.rc}):\n{run.stderr_tail}")
+    summary = json.loads((data / "synth.json").read_text())
+    info = {
+        "argv": run.to_dict()["argv"],
+        "wall_s": round(run.wall_s, 2),
+        "cpu_s": round(run.user_s + run.sys_s, 2),
+        "max_rss_mib": round(run.max_rss_mib, 1),
+        "load_before": run.load_before,
+        "requests": sum(summary.get("requests_per_format", {}).values()),
+        "accounts": sum(summary.get("accounts_per_kind", {}).values()),
+        "bytes": dir_bytes(data),
+    }
+    meta.write_text(json.dumps(info, indent=2))
+    return data, info
+
+
+def _child_argv(*args: str) -> list[str]:
+    return [PYTHON, str(Path(__file__).resolve()), "_child", *args]
+
+
+def _check(run: ChildRun, what: str) -> ChildRun:
+    if run.rc != 0 or not run.result:
+        raise SystemExit(f"{what} failed (rc {run.rc}):\n{run.stderr_tail}")
+    return run
+
+
+def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    work: Path = args.work
+    data, synth = generate(n, work, args.gzip)
+    print(f"# {size_label(n)}: {synth['requests']:,} requests, {synth['accounts']:,} accounts", file=sys.stderr)
+    modes = {"off": [False], "on": [True], "both": [False, True]}[args.embed]
+    runs: list[dict[str, Any]] = []
+    store = work / f"store-{size_label(n)}"
+    for r in range(args.repeats):
+        res = work / "ingest.json"
+        ing = _check(run_child(_child_argv("ingest", str(data), str(store), str(res)), res), "ingest")
+        rec: dict[str, Any] = {"repeat": r, "ingest": ing.to_dict()}
+        print(f"  ingest {ing.wall_s:.1f}s rss {ing.max_rss_mib:.0f} MiB load {ing.load_before[0]:.1f}", file=sys.stderr)
+        for embed in modes:
+            if embed and r >= args.embed_repeats:
+                continue
+            res = work / "scan.json"
+            argv = ["scan", str(store), str(work / f"out-{size_label(n)}"), "1" if embed else "0", args.device or "", str(res)]
+            sc = _check(run_child(_child_argv(*argv), res), "scan")
+            rec["scan_embed" if embed else "scan"] = sc.to_dict()
+            print(
+                f"  scan embed={embed} {sc.wall_s:.1f}s rss {sc.max_rss_mib:.0f} MiB load {sc.load_before[0]:.1f}",
+                file=sys.stderr,
+            )
+        runs.append(rec)
+    if not args.keep_store:
+        shutil.rmtree(store, ignore_errors=True)
+    return {"size": n, "label": size_label(n), "data": str(data), "synth": synth, "runs": runs}
+
+
+def summarise(size: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """Medians over the repeats of one size for one scan mode (``scan`` or ``scan_embed``)."""
+    runs = [r for r in size["runs"] if key in r]
+    if not runs:
+        return None
+    stages: dict[str, float] = {}
+    stages["ingest"] = median([r["ingest"]["result"]["seconds"] for r in runs])
+    for s in STAGES[1:]:
+        stages[s] = median([r[key]["result"]["stages"].get(s, 0.0) for r in runs])
+    e2e = [r["ingest"]["wall_s"] + r[key]["wall_s"] for r in runs]
+    first = runs[0]
+    return {
+        "runs": len(runs),
+        "requests": first[key]["result"]["requests"],
+        "stored": first["ingest"]["result"]["stored"],
+        "entities": first[key]["result"]["entities"],
+        "partitions": first[key]["result"]["partitions"],
+        "embedded": first[key]["result"]["embedded_texts"],
+        "stages": stages,
+        "end_to_end_s": median(e2e),
+        "end_to_end_all": [round(x, 1) for x in e2e],
+        "ingest_rss_mib": max(r["ingest"]["max_rss_mib"] for r in runs),
+        "scan_rss_mib": max(r[key]["max_rss_mib"] for r in runs),
+        "loads": [r["ingest"]["load_before"][0] for r in runs] + [r[key]["load_before"][0] for r in runs],
+        "input_mb": first["ingest"]["result"]["input_bytes"] / 1e6,
+    }
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        f"Measured {m['date']} on {m['host']}: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, no GPU; "
+        f"Python {m['python']}, polars {m['versions']['polars']}, commit {m['commit']}.",
+        f"Command: `{results['command']}`",
+        "",
+        "| size | embeddings | requests | runs | " + " | ".join(STAGES) + " | end-to-end | peak RSS ingest / scan | load avg |",
+        "|---|---|---:|---:|" + "---:|" * len(STAGES) + "---:|---:|---|",
+    ]
+    for size in results["sizes"]:
+        for key, label in (("scan", "off"), ("scan_embed", "on")):
+            s = summarise(size, key)
+            if s is None:
+                continue
+            cells = " | ".join(fmt_s(s["stages"][k]) for k in STAGES)
+            loads = ", ".join(f"{x:.1f}" for x in s["loads"])
+            lines.append(
+                f"| {size['label']} | {label} | {s['requests']:,} | {s['runs']} | {cells} | {fmt_s(s['end_to_end_s'])} | "
+                f"{s['ingest_rss_mib']:,.0f} / {s['scan_rss_mib']:,.0f} MiB | {loads} |"
+            )
+    lines += ["", "| size | synth wall | synth peak RSS | input | accounts | embedded texts (embeddings on) |"]
+    lines.append("|---|---:|---:|---:|---:|---:|")
+    for size in results["sizes"]:
+        s = summarise(size, "scan_embed")
+        emb = f"{s['embedded']:,} ({100 * s['embedded'] / max(1, s['requests']):.2f}%)" if s else "–"
+        sy = size["synth"]
+        lines.append(
+            f"| {size['label']} | {fmt_s(sy['wall_s'])} s | {sy['max_rss_mib']:,.0f} MiB | {sy['bytes'] / 1e6:,.0f} MB | "
+            f"{sy['accounts']:,} | {emb} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "_child":  # _child ingest DATA STORE RESULT | _child scan STORE OUT 0|1 DEVICE RESULT
+        if argv[1] == "ingest":
+            child_ingest(Path(argv[2]), Path(argv[3]), Path(argv[4]))
+        else:
+            child_scan(Path(argv[2]), Path(argv[3]), argv[4] == "1", Path(argv[6]), argv[5] or None)
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="100k", help="comma-separated request counts, e.g. 100k,1M,10M")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per size (medians are reported)")
+    ap.add_argument("--embed", choices=("off", "on", "both"), default="both")
+    ap.add_argument("--embed-repeats", type=int, default=None, help="runs with embeddings on (default: --repeats)")
+    ap.add_argument("--device", default=None, help="embedding device (cpu, cuda)")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/bench"), help="where logs, stores and outputs go")
+    ap.add_argument("--gzip", action=argparse.BooleanOptionalAction, default=True, help="gzip the synthetic logs")
+    ap.add_argument("--keep-store", action="store_true", help="keep the last store of each size")
+    ap.add_argument("--json", type=Path, default=None, help="where to write every run (JSON)")
+    args = ap.parse_args(argv)
+    if args.embed_repeats is None:
+        args.embed_repeats = args.repeats
+    args.work.mkdir(parents=True, exist_ok=True)
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "command": "HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/run.py " + " ".join(argv),
+        "sizes": [],
+    }
+    for n in sizes:
+        results["sizes"].append(bench_size(n, args))
+    out = args.json or ROOT / "benchmarks" / "results" / "raw" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1, default=str))
+    print(markdown(results))
+    print(f"(every run: {out})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
