@@ -40,10 +40,11 @@ def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
-# Terminal escape sequences (CSI, OSC, other ESC sequences), C0/C1 controls and bidi overrides: log
-# content is hostile and must not drive the terminal (or reorder what is shown) when printed.
+# Terminal escape sequences (CSI, OSC, other ESC sequences), C0/C1 controls, bidi overrides, zero-width
+# and line/paragraph separators: log content is hostile and must not drive the terminal, nor reorder or
+# hide what is shown, when printed (the same set as report/safe.py).
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
 
 def clean_text(text: object, limit: int | None = None) -> str:

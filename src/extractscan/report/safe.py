@@ -22,14 +22,20 @@ def terminal_text(s: object, limit: int | None = None) -> str:
     return text
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
 def csv_cell(s: object) -> object:
-    """Neutralise spreadsheet formulas: a text cell starting with = + - @ gets a leading apostrophe, and
-    control characters are removed. Numbers and None pass through untouched."""
+    """Neutralise spreadsheet formulas: a text cell starting (after any whitespace, tab or CR) with
+    = + - @ gets a leading apostrophe, and control characters are removed. Numbers and None pass through
+    untouched."""
     if s is None or isinstance(s, bool | int | float):
         return s
     # Control characters (NUL, ESC, …) never help a spreadsheet reader; drop them like for a terminal.
     text = _CONTROL.sub(" ", _ANSI.sub("", str(s)))
-    if text[:1] in ("=", "+", "-", "@"):
+    # Look past leading whitespace: a tab or CR prefix (now a space) or a no-break space must not hide a
+    # formula from us when a spreadsheet trims it; full-width signs are included for IME-input locales.
+    if text.lstrip()[:1] in _FORMULA_START:
         return "'" + text
     return text
 
