@@ -54,6 +54,18 @@ class EmbeddingModelError(RuntimeError):
     """The embedding model or its libraries are not available (nothing is downloaded, ever)."""
 
 
+CUDA_BATCH_SIZE = 256  # MiniLM at 128 tokens: big batches keep a GPU busy (a few hundred MiB of activations)
+
+
+def batch_size_for(cfg: EmbedConfig) -> int:
+    """The encode batch size: ``cfg.batch_size``, except that the CPU default (32; larger batches do not
+    help on two cores) becomes :data:`CUDA_BATCH_SIZE` on a CUDA device. A batch size set explicitly to
+    anything else is used as it is, on any device."""
+    if cfg.device.startswith("cuda") and cfg.batch_size == EmbedConfig.batch_size:
+        return CUDA_BATCH_SIZE
+    return max(1, int(cfg.batch_size))
+
+
 def _offline_env() -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -157,7 +169,7 @@ class Embedder:
         with torch.inference_mode():
             vecs = model.encode(
                 [t if t is not None else "" for t in texts],
-                batch_size=int(self.cfg.batch_size),
+                batch_size=batch_size_for(self.cfg),
                 convert_to_numpy=True,
                 normalize_embeddings=True,
                 show_progress_bar=False,
