@@ -89,3 +89,28 @@ def _plain(m: Any) -> dict[str, Any]:
     if isinstance(m, dict):
         return m
     return {"entry": str(m)}
+
+
+def apply_suppressions(
+    result: ScanResult,
+    suppressions: Sequence[Any],
+    store_dir: str | Path | None = None,
+    *,
+    now: datetime | None = None,
+    salt: str | None = None,
+) -> ScanResult:
+    """Mark accounts matched by suppressions (``suppressions.load_suppressions``) suppressed and unflagged.
+
+    Template entries need each account's recurring templates, read from ``store_dir`` over the result's
+    window (only when there are template entries). ``salt``: the ``--redact`` salt, so that entries written
+    against hashed ids match too."""
+    from datetime import UTC
+
+    from extractscan import suppressions as sup
+
+    today = (now or datetime.now(UTC)).date()
+    active, _ = sup.split_expired(suppressions, today)
+    templates = None
+    if store_dir is not None and any(s.kind == "template" for s in active):
+        templates = sup.account_templates(store_dir, result.entity, result.window)
+    return sup.apply_suppressions(result, active, today, templates=templates, salt=salt)

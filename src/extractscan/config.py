@@ -106,6 +106,7 @@ class ReportConfig:
     top_accounts: int = 25  # rows in terminal / markdown reports
     examples_per_account: int = 5  # example prompts shown per account
     example_chars: int = 240  # example prompts are cut to this many characters
+    suppressions: str = ""  # suppressions TOML applied by `scan` (relative to the config file); "" = none
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,11 @@ _TRAILING = ".:;!?…"
 _TOKEN = re.compile(r'[^\s,;()\[\]"\']+')
 
 
+def entity_prefix(entity: str) -> str:
+    """The prefix of a hashed entity id: ``acct`` for accounts, ``prin``, ``key``, ``user`` for the others."""
+    return _ENTITY_PREFIX.get(entity, "ent")
+
+
 def resolve_salt(salt: str | None = None, env: Mapping[str, str] | None = None) -> tuple[str, bool]:
     """The salt to use: ``salt`` if given, else ``$EXTRACTSCAN_REDACT_SALT``, else a random one.
 
@@ -306,7 +311,7 @@ def redact_result(result: ScanResult, salt: str) -> ScanResult:
         raise ValueError("redaction needs a non-empty salt")
     if is_redacted(result):
         return dataclasses.replace(result, config=_drop_salt(result.config))
-    kind = _ENTITY_PREFIX.get(result.entity, "ent")
+    kind = entity_prefix(result.entity)
     ids: dict[str, str] = {a.entity_id: redact_id(a.entity_id, salt, kind) for a in result.accounts}
     for c in result.campaigns:
         for m in c.account_ids:

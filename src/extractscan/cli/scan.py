@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -11,9 +12,10 @@ from typing import Annotated
 import typer
 
 from extractscan import api
-from extractscan.cli._common import EXIT_FINDINGS, console, fail, get_config
+from extractscan.cli._common import EXIT_FINDINGS, EXIT_USAGE, console, fail, get_config
 from extractscan.cli._progress import ingest_callback, stage_progress
 from extractscan.findings import ScanResult
+from extractscan.suppressions import Suppression
 
 
 class Entity(str, Enum):
@@ -66,6 +68,14 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on the terminal.")] = False,
+        suppressions: Annotated[
+            Path | None,
+            typer.Option(
+                "--suppressions",
+                help="TOML file of known-benign accounts, campaigns, templates (docs/nightly.md); "
+                "default: [report] suppressions.",
+            ),
+        ] = None,
         redact: Annotated[
             bool,
             typer.Option("--redact", help="Hash ids and mask prompt text in every output (docs/privacy.md)."),
@@ -88,6 +98,7 @@ def register(app: typer.Typer) -> None:
             cfg = cfg.replace(embed=dataclasses.replace(cfg.embed, device=device))
         con = console(quiet=quiet)
         store_dir = store or out / "store"
+        muted = _load_suppressions(suppressions, cfg.report.suppressions, config)
         if paths:
             missing = [p for p in paths if not p.exists()]
             if missing:
@@ -112,6 +123,12 @@ def register(app: typer.Typer) -> None:
                 )
         except ValueError as e:
             fail(str(e), 2)
+        if muted:
+            from extractscan.suppressions import split_expired
+
+            for s in split_expired(muted, datetime.now(UTC).date())[1]:
+                con.print(f"warning: suppression {s.describe()} has expired and is ignored", markup=False)
+            result = api.apply_suppressions(result, muted, store_dir, salt=redact_salt)
         if redact:
             from extractscan.redact import RANDOM_SALT_WARNING, redact_result, resolve_salt
 
@@ -128,8 +145,26 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(json_report.render(result, stable=stable))
         elif fmt is StdoutFormat.terminal and not quiet:
             _print_summary(result, out)
-        if fail_above is not None and any(a.score >= fail_above for a in result.accounts):
+        if fail_above is not None and any(a.score >= fail_above and a.suppressed is None for a in result.accounts):
             raise typer.Exit(EXIT_FINDINGS)
+
+
+def _load_suppressions(option: Path | None, configured: str, config: Path | None) -> tuple[Suppression, ...]:
+    """--suppressions, else the config's [report] suppressions (relative to the config file). An invalid
+    file stops the scan before it starts (exit 2)."""
+    from extractscan.suppressions import SuppressionError, load_suppressions
+
+    path = option
+    if path is None and configured:
+        path = Path(configured)
+        if not path.is_absolute() and config is not None:
+            path = config.parent / path
+    if path is None:
+        return ()
+    try:
+        return load_suppressions(path)
+    except SuppressionError as e:
+        fail(str(e), EXIT_USAGE)
 
 
 def _print_summary(result: ScanResult, out: Path) -> None:

@@ -112,9 +112,10 @@ def _block(s: object, limit: int = 1000) -> str:
     return html_text("\n".join(terminal_text(line) for line in raw.replace("\r\n", "\n").split("\n")))
 
 
-def _sev(severity: str, flagged: bool) -> str:
+def _sev(severity: str, flagged: bool, suppressed: bool = False) -> str:
     cls = severity if severity in _SEVERITIES else "none"
-    return f'<span class="sev sev-{cls}">{_text(severity, 20)}{" ⚑" if flagged else ""}</span>'
+    mark = ' <span class="sev sev-none">suppressed</span>' if suppressed else ""
+    return f'<span class="sev sev-{cls}">{_text(severity, 20)}{" ⚑" if flagged else ""}</span>{mark}'
 
 
 # ---------------------------------------------------------------------------------------------------- plots
@@ -296,7 +297,7 @@ def _ranked_table(result: ScanResult) -> str:
             f'<td class=n data-v="{a.rank:d}">{a.rank:d}</td>'
             f'<td class=wrap><a href="#acct-{a.rank:d}">{_text(a.entity_id, 80)}</a></td>'
             f'<td class=n data-v="{_num(a.score):.6f}">{_num(a.score):.2f}</td>'
-            f'<td data-v="{sev_rank.get(a.severity, 0)}">{_sev(a.severity, a.flagged)}</td>'
+            f'<td data-v="{sev_rank.get(a.severity, 0)}">{_sev(a.severity, a.flagged, a.suppressed is not None)}</td>'
             f'<td class=n data-v="{a.n_requests:d}">{a.n_requests:,}</td>'
             f"<td>{_text(a.campaign_id or '', 40)}</td>"
             f"<td>{_text(a.reasons, 300)}</td>"
@@ -316,7 +317,7 @@ def _bar(label: str, value: float, cls: str = "") -> str:
 def _account(a: AccountFinding, examples: int) -> str:
     head = (
         f"#{a.rank:d} {_text(a.entity_id, 120)} — score {_num(a.score):.2f} "
-        f"{_sev(a.severity, a.flagged)} · {a.n_requests:,} requests"
+        f"{_sev(a.severity, a.flagged, a.suppressed is not None)} · {a.n_requests:,} requests"
     )
     meta = [
         f"first seen {_ts(a.first_seen)}, last seen {_ts(a.last_seen)} (UTC)",
@@ -384,17 +385,19 @@ def render(result: ScanResult, *, top: int = 100, examples: int = 3) -> str:
     """The HTML report: every account in the sortable table; drill-down for the flagged accounts and the
     ``top`` highest-ranked ones, with up to ``examples`` example prompts per detector."""
     n_flag = sum(a.flagged for a in result.accounts)
+    n_supp = sum(a.suppressed is not None for a in result.accounts)
     ent = _text(result.entity, 30)
     thr = _num(result.alert_threshold)
     summary = (
         f"{n_flag} of {result.stats.entities:,} {ent}s flagged (threshold {thr:g}) "
         f"across {result.stats.requests:,} requests; {len(result.campaigns)} campaign(s); "
-        f"window {_ts(result.window[0])} – {_ts(result.window[1])} UTC"
+        + (f"{n_supp} suppressed; " if n_supp else "")
+        + f"window {_ts(result.window[0])} – {_ts(result.window[1])} UTC"
     )
     meta = f"extractscan {_text(result.tool_version, 40)}"
     if result.created_at:
         meta += f" · scanned {_text(result.created_at, 40)}"
-    drill = [a for i, a in enumerate(result.accounts) if a.flagged or i < top]
+    drill = [a for i, a in enumerate(result.accounts) if a.flagged or a.suppressed is not None or i < top]
     legend = "".join(f'<span><i style="background:{c}"></i>{k}</span>' for k, c in _EDGE_COLOURS.items())
     details = "".join(_account(a, examples) for a in drill)
     campaigns = "".join(_campaign(c) for c in result.campaigns) or "<p class=meta>No linked campaigns.</p>"

@@ -50,11 +50,13 @@ def _cell(s: object, limit: int | None = None) -> str:
 
 def _summary(result: ScanResult) -> str:
     n_flag = sum(a.flagged for a in result.accounts)
+    n_supp = sum(a.suppressed is not None for a in result.accounts)
     ent = inline(result.entity)
     line = (
         f"**{n_flag} of {result.stats.entities:,} {ent}s flagged** (threshold {result.alert_threshold:g}) "
         f"across {result.stats.requests:,} requests, {len(result.campaigns)} campaign(s); "
-        f"window {_ts(result.window[0])} – {_ts(result.window[1])}."
+        + (f"{n_supp} suppressed; " if n_supp else "")
+        + f"window {_ts(result.window[0])} – {_ts(result.window[1])}."
     )
     meta = f"extractscan {inline(result.tool_version)}"
     if result.created_at:
@@ -68,7 +70,7 @@ def _table(result: ScanResult, top: int) -> list[str]:
         "|---:|---|---:|---|---:|---|---|",
     ]
     for a in result.accounts[:top]:
-        sev = inline(a.severity) + (" ⚑" if a.flagged else "")
+        sev = inline(a.severity) + (" ⚑" if a.flagged else "") + (" suppressed" if a.suppressed is not None else "")
         out.append(
             f"| {a.rank} | {_cell(a.entity_id, 60)} | {a.score:.2f} | {sev} | {a.n_requests:,} | "
             f"{_cell(a.campaign_id or '', 24)} | {_cell(a.reasons, 200)} |"
@@ -144,6 +146,10 @@ def render(result: ScanResult, *, top: int = 25, detectors: int = 3, examples: i
     for a in flagged:
         parts += _account(a, detectors, examples)
         parts.append("")
+    suppressed = [a for a in result.accounts if a.suppressed is not None]
+    if suppressed:
+        parts += ["", f"## Suppressed {ent}s ({len(suppressed)})", "", f"| # | {ent} | score | reason |", "|---:|---|---:|---|"]
+        parts += [f"| {a.rank} | {_cell(a.entity_id, 60)} | {a.score:.2f} | {_cell(a.suppressed, 200)} |" for a in suppressed]
     parts += ["", f"## Campaigns ({len(result.campaigns)})", ""]
     if not result.campaigns:
         parts.append("_No linked campaigns._")

@@ -20,9 +20,11 @@ _SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": 
 
 def build(result: ScanResult, top: int = 25) -> list[Table | Text]:
     n_flag = sum(a.flagged for a in result.accounts)
+    suppressed = [a for a in result.accounts if a.suppressed is not None]
     head = Text(
         f"extractscan: {result.stats.requests:,} requests, {result.stats.entities:,} {result.entity}s, "
-        f"{n_flag} flagged (threshold {result.alert_threshold}), {len(result.campaigns)} campaigns",
+        f"{n_flag} flagged (threshold {result.alert_threshold}), {len(result.campaigns)} campaigns"
+        + (f", {len(suppressed)} suppressed" if suppressed else ""),
         style="bold",
     )
     t = Table(title=f"Top {min(top, len(result.accounts))} {result.entity}s by score", show_lines=False)
@@ -47,12 +49,27 @@ def build(result: ScanResult, top: int = 25) -> list[Table | Text]:
             str(a.rank),
             Text(terminal_text(a.entity_id, 40)),
             f"{a.score:.2f}",
-            Text(a.severity + (" ⚑" if a.flagged else ""), style=_SEV_STYLE.get(a.severity, "")),
+            Text(
+                a.severity + (" ⚑" if a.flagged else "") + (" suppressed" if a.suppressed is not None else ""),
+                style=_SEV_STYLE.get(a.severity, ""),
+            ),
             f"{a.n_requests:,}",
             Text(terminal_text(a.campaign_id or "", 16)),
             Text(reasons),
         )
     parts: list[Table | Text] = [head, t]
+    if suppressed:
+        # Shown, not hidden: an analyst must see what the suppressions file keeps out of the alerts.
+        st = Table(title=f"Suppressed {result.entity}s ({len(suppressed)})")
+        st.add_column("#", justify="right")
+        st.add_column(result.entity)
+        st.add_column("score", justify="right")
+        st.add_column("reason")
+        for a in suppressed[:top]:
+            st.add_row(
+                str(a.rank), Text(terminal_text(a.entity_id, 40)), f"{a.score:.2f}", Text(terminal_text(a.suppressed, 120))
+            )
+        parts.append(st)
     if result.campaigns:
         c = Table(title="Campaigns")
         for col in ("campaign", "score", "accounts", "linked by", "members"):
