@@ -16,7 +16,7 @@ from extractscan.config import Config
 from extractscan.evaluate import evaluate, load_labels
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_logs"
-POSITIVE = ("extractor", "hydra", "paraphrase")
+POSITIVE = ("extractor", "hydra", "paraphrase", "diluted")
 NEGATIVE = ("benign_chat", "benign_app", "benchmark_runner")
 
 
@@ -47,7 +47,7 @@ def test_outputs_follow_the_contract(scanned: Path) -> None:
     assert json.loads((scanned / "report.json").read_text())["version"] == 1
 
 
-def test_pure_extraction_flagged_and_benign_not(scanned: Path) -> None:
+def test_extraction_flagged_and_benign_not(scanned: Path) -> None:
     labels = load_labels(SAMPLE / "labels.csv")
     acc = pl.read_parquet(scanned / "accounts.parquet")
     ev = evaluate(acc, labels)
@@ -57,9 +57,18 @@ def test_pure_extraction_flagged_and_benign_not(scanned: Path) -> None:
     for kind in NEGATIVE:
         assert rates[kind] <= 0.02, (kind, rates)
     assert ev.auroc is not None and ev.auroc > 0.95
+    assert ev.diluted_recall_at_min_share == 1.0
 
 
-def test_pure_extraction_ranks_above_every_benign_account(scanned: Path) -> None:
+def test_hydra_campaigns_linked_without_embeddings(scanned: Path) -> None:
+    # Template frames, timing and infrastructure link hydra members; paraphrase campaigns need the
+    # semantic edges of an embedding scan (tests/detectors/test_campaigns.py).
+    ev = evaluate(pl.read_parquet(scanned / "accounts.parquet"), load_labels(SAMPLE / "labels.csv"))
+    hydra = [c for c in ev.campaigns if c["members"] >= 5]
+    assert hydra and all(c["matched"] == c["members"] == c["predicted_size"] for c in hydra), ev.campaigns
+
+
+def test_extraction_ranks_above_every_benign_account(scanned: Path) -> None:
     j = load_labels(SAMPLE / "labels.csv").join(pl.read_parquet(scanned / "accounts.parquet"), on="account_id")
     worst_positive = j.filter(pl.col("kind").is_in(POSITIVE))["score"].min()
     best_negative = j.filter(pl.col("kind").is_in(NEGATIVE))["score"].max()

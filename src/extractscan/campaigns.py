@@ -46,13 +46,18 @@ def ip_range_expr(col: pl.Expr) -> pl.Expr:
     return pl.coalesce(v4, v6)
 
 
-def partition_link_parts(frame: pl.DataFrame, link: LinkConfig) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def partition_link_parts(
+    frame: pl.DataFrame, link: LinkConfig, cluster: ClusterConfig | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Per partition, the small tables linking needs (columnar):
 
     * ``clusters``: [entity_id, cluster_id, n, rep_text] for recurring clusters of prompts with >= 4 words
       (a representative text per cluster, for the cross-entity clustering of representatives);
     * ``buckets``: [entity_id, cluster_id, bucket] time buckets in which the entity used that cluster;
-    * ``infra``: [entity_id, kind, token] IP ranges, user agents and API keys.
+    * ``infra``: [entity_id, kind, token] IP ranges, user agents and API keys, plus the entity's swept
+      template *frames* (kind ``frame``, token ``f<frame_id>``) and their time buckets (kind ``timing``):
+      members of one campaign sweep the same frame over *different* slot values, which near-duplicate
+      clusters cannot see.
     """
     rec = (
         frame.filter(pl.col("text_norm").str.count_matches(r"\S+") >= 4)
@@ -81,7 +86,39 @@ def partition_link_parts(frame: pl.DataFrame, link: LinkConfig) -> tuple[pl.Data
                 pl.col("token").is_not_null() & (pl.col("token") != "")
             )
         )
+    infra.extend(_frame_tokens(frame, link, cluster or ClusterConfig()))
     return rec, buckets, pl.concat([p.cast(TOKEN_SCHEMA) for p in infra]).unique()  # type: ignore[arg-type]
+
+
+def _frame_tokens(frame: pl.DataFrame, link: LinkConfig, cluster: ClusterConfig) -> list[pl.DataFrame]:
+    """Template and timing tokens from the entity's slot-sweep frames: a frame of at least
+    ``link.min_frame_words`` constant words that the entity filled with at least ``link.min_frame_fills``
+    distinct prompts. The frame id is a stable hash of the frame text, so equal across entities."""
+    from extractscan.cluster.normalize import frame_columns
+
+    if frame.is_empty():
+        return []
+    f = frame_columns(
+        frame.select("entity_id", "skeleton", "text_norm", "ts"),
+        frame_words=cluster.frame_words,
+        min_support=cluster.frame_min_support,
+        min_share=cluster.frame_min_share,
+        min_continuation=cluster.frame_min_continuation,
+    ).filter(pl.col("frame_words") >= link.min_frame_words)
+    swept = (
+        f.group_by("entity_id", "frame_id")
+        .agg(pl.col("text_norm").n_unique().alias("fills"))
+        .filter(pl.col("fills") >= link.min_frame_fills)
+        .select("entity_id", "frame_id")
+    )
+    f = f.join(swept, on=["entity_id", "frame_id"])
+    tmpl = f.select("entity_id", pl.lit("frame").alias("kind"), pl.format("f{}", pl.col("frame_id")).alias("token"))
+    timing = f.filter(pl.col("ts").is_not_null()).select(
+        "entity_id",
+        pl.lit("timing").alias("kind"),
+        pl.format("sf{}:{}", pl.col("frame_id"), (pl.col("ts") // link.sync_bucket_seconds).cast(pl.Int64)).alias("token"),
+    )
+    return [tmpl.unique(), timing.unique()]
 
 
 def link_tokens(clusters_global: pl.DataFrame, buckets: pl.DataFrame, infra: pl.DataFrame) -> pl.DataFrame:
@@ -111,6 +148,7 @@ def build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfi
     ``base_scores``: [entity_id, base_score]. Returns [a, b, kind, weight, evidence]."""
     caps = {
         "template": cluster.common_cluster_accounts,
+        "frame": cluster.common_cluster_accounts,
         "timing": cluster.common_cluster_accounts,
         "ip": link.max_accounts_per_ip,
         "ua": link.max_accounts_per_ip,
@@ -144,7 +182,7 @@ def build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfi
         .with_columns((pl.col("shared") / (pl.col("size_a") + pl.col("size_b") - pl.col("shared"))).alias("jaccard"))
     )
     wide = pairs.pivot(on="kind", index=["a", "b"], values=["shared", "jaccard"], aggregate_function="first")
-    for k in ("template", "timing", "ip", "ua", "key"):
+    for k in ("template", "frame", "timing", "ip", "ua", "key"):
         for m in ("shared", "jaccard"):
             name = f"{m}_{k}"
             if name not in wide.columns:
@@ -157,8 +195,25 @@ def build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfi
         .with_columns(pl.col("sa").fill_null(0.0), pl.col("sb").fill_null(0.0))
     )
 
-    template_ok = (pl.col("shared_template") >= link.min_shared_templates) & (pl.col("jaccard_template") >= link.template_jaccard)
-    timing_ok = (pl.col("shared_timing") >= 3) & (pl.col("jaccard_timing") >= link.sync_jaccard)
+    # Between a suspicious and an unsuspicious entity, template and timing edges need the stronger
+    # ``mixed_jaccard``: a weak member of a campaign runs the same script (most of its templates are shared),
+    # while an ordinary user shares a few common prompts with an account that mixes chat into its harvest.
+    sus_a, sus_b = pl.col("sa") >= link.infra_min_score, pl.col("sb") >= link.infra_min_score
+    mixed = sus_a != sus_b
+    tj = pl.when(mixed).then(pl.lit(max(link.mixed_jaccard, link.template_jaccard))).otherwise(pl.lit(link.template_jaccard))
+    sj = pl.when(mixed).then(pl.lit(max(link.mixed_jaccard, link.sync_jaccard))).otherwise(pl.lit(link.sync_jaccard))
+    # A shared swept frame (a template of >= min_frame_words constant words that both entities filled with
+    # distinct slot values) links one actor's accounts that each harvest other items, but independent actors
+    # may use the same public template: so a frame needs corroboration, either synchronised use (at least
+    # ``frame_min_sync`` shared (template, time bucket) pairs, and at least ``frame_sync_jaccard`` of their
+    # buckets, so that two busy accounts do not meet by chance) or any shared IP range, user agent or key.
+    corroborated = ((pl.col("shared_timing") >= link.frame_min_sync) & (pl.col("jaccard_timing") >= link.frame_sync_jaccard)) | (
+        (pl.col("shared_ip") + pl.col("shared_ua") + pl.col("shared_key")) >= 1
+    )
+    template_ok = ((pl.col("shared_template") >= link.min_shared_templates) & (pl.col("jaccard_template") >= tj)) | (
+        (pl.col("shared_frame") >= 1) & (pl.col("jaccard_frame") >= tj) & corroborated
+    )
+    timing_ok = (pl.col("shared_timing") >= 3) & (pl.col("jaccard_timing") >= sj)
     infra_pair = (pl.col("shared_ip") >= 1) & ((pl.col("shared_ua") >= 1) | (pl.col("shared_key") >= 1))
     infra_ok = (pl.col("shared_key") >= 1) | (
         infra_pair & (template_ok | timing_ok | ((pl.col("sa") >= link.infra_min_score) & (pl.col("sb") >= link.infra_min_score)))
@@ -168,11 +223,13 @@ def build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfi
         (
             "template",
             template_ok,
-            pl.col("jaccard_template"),
+            pl.max_horizontal("jaccard_template", "jaccard_frame"),
             pl.format(
-                "{} shared templates (Jaccard {})",
+                "{} shared templates (Jaccard {}), {} shared swept frames (Jaccard {})",
                 pl.col("shared_template").cast(pl.Int64),
                 pl.col("jaccard_template").round(2),
+                pl.col("shared_frame").cast(pl.Int64),
+                pl.col("jaccard_frame").round(2),
             ),
         ),
         (
@@ -208,6 +265,105 @@ def build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfi
             )
         )
     return pl.concat(edges).sort("a", "b", "kind")
+
+
+EDGE_SCHEMA = {"a": pl.String(), "b": pl.String(), "kind": pl.String(), "weight": pl.Float64(), "evidence": pl.String()}
+
+
+def semantic_edges(
+    entity_ids: np.ndarray,
+    vectors: np.ndarray,
+    base_scores: pl.DataFrame,
+    link: LinkConfig,
+    cluster: ClusterConfig,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """``semantic`` edges: two suspicious entities (base score >= ``infra_min_score`` each) whose embedded
+    samples hold at least ``min_semantic_matches`` prompts on each side with a paraphrase on the other side
+    (cosine >= ``semantic_cosine``), and those are at least ``min_semantic_share`` of the smaller sample: two
+    actors harvesting one public item pool overlap in part, a campaign rewording one item list overlaps in
+    most of its traffic. This links a campaign that rewords the same items per account, which
+    near-duplicate clusters and frames cannot see.
+
+    Candidate pairs come from random-hyperplane LSH (``semantic_bands`` bands of ``semantic_rows`` bits), never
+    all pairs; exact cosines confirm them. A prompt with paraphrases in more than ``common_cluster_accounts``
+    entities is common ("write a haiku") and makes no edges. ``entity_ids[i]`` owns ``vectors[i]``
+    (L2-normalised)."""
+    empty = pl.DataFrame(schema=EDGE_SCHEMA)
+    if not link.semantic or len(vectors) == 0:
+        return empty
+    suspicious = set(base_scores.filter(pl.col("base_score") >= link.infra_min_score)["entity_id"].to_list())
+    keep = np.array([e in suspicious for e in entity_ids.tolist()], dtype=bool)
+    if keep.sum() < 2:
+        return empty
+    X = np.asarray(vectors, dtype=np.float32)[keep]
+    ents = np.asarray(entity_ids, dtype=object)[keep]
+    b, r = link.semantic_bands, link.semantic_rows
+    planes = np.random.default_rng(seed + 7919).standard_normal((b * r, X.shape[1])).astype(np.float32)
+    bits = (X @ planes.T > 0).reshape(len(X), b, r)
+    keys = (bits.astype(np.int64) << np.arange(r, dtype=np.int64)).sum(axis=2)  # (rows, bands)
+    long = pl.DataFrame(
+        {
+            "row": np.repeat(np.arange(len(X), dtype=np.int64), b),
+            "entity_id": np.repeat(ents.astype(str), b),
+            "band": np.tile(np.arange(b, dtype=np.int64), len(X)),
+            "key": keys.ravel(),
+        }
+    )
+    # Buckets spanning too many entities are common content: they make no candidates.
+    ok = long.group_by("band", "key").agg(pl.col("entity_id").n_unique().alias("ents"))
+    ok = ok.filter((pl.col("ents") >= 2) & (pl.col("ents") <= cluster.common_cluster_accounts))
+    long = long.join(ok.select("band", "key"), on=["band", "key"])
+    cand = (
+        long.join(long, on=["band", "key"], suffix="_b")
+        .filter((pl.col("row") < pl.col("row_b")) & (pl.col("entity_id") != pl.col("entity_id_b")))
+        .select("row", "row_b", "entity_id", "entity_id_b")
+        .unique()
+    )
+    if cand.is_empty():
+        return empty
+    ia, ib = cand["row"].to_numpy(), cand["row_b"].to_numpy()
+    cos = np.empty(len(ia), dtype=np.float32)
+    for s0 in range(0, len(ia), 65536):  # bounded memory
+        s1 = s0 + 65536
+        cos[s0:s1] = np.einsum("ij,ij->i", X[ia[s0:s1]], X[ib[s0:s1]])
+    m = cand.with_columns(pl.Series("cos", cos)).filter(pl.col("cos") >= link.semantic_cosine)
+    if m.is_empty():
+        return empty
+    # Orient pairs (a < b) and drop prompts that match too many entities.
+    both = pl.concat(
+        [
+            m.select(pl.col("row").alias("r"), pl.col("entity_id").alias("e"), pl.col("entity_id_b").alias("o")),
+            m.select(pl.col("row_b").alias("r"), pl.col("entity_id_b").alias("e"), pl.col("entity_id").alias("o")),
+        ]
+    )
+    common = both.group_by("r").agg(pl.col("o").n_unique().alias("n")).filter(pl.col("n") > cluster.common_cluster_accounts)
+    both = both.join(common.select("r"), on="r", how="anti")
+    side = both.group_by("e", "o").agg(pl.col("r").n_unique().alias("rows"))
+    sizes = pl.DataFrame({"e": ents.astype(str)}).group_by("e").agg(pl.len().alias("sample"))
+    pair = (
+        side.filter(pl.col("e") < pl.col("o"))
+        .join(side.rename({"e": "o", "o": "e", "rows": "rows_b"}), on=["e", "o"])
+        .join(sizes, on="e")
+        .join(sizes.rename({"e": "o", "sample": "sample_b"}), on="o")
+        .with_columns(pl.min_horizontal("rows", "rows_b").alias("shared"))
+        .filter(
+            (pl.col("shared") >= link.min_semantic_matches)
+            & (pl.col("shared") >= link.min_semantic_share * pl.min_horizontal("sample", "sample_b"))
+        )
+    )
+    return pair.select(
+        pl.col("e").alias("a"),
+        pl.col("o").alias("b"),
+        pl.lit("semantic").alias("kind"),
+        (pl.col("shared") / pl.min_horizontal("sample", "sample_b")).clip(0.0, 1.0).cast(pl.Float64).alias("weight"),
+        pl.format(
+            "{} and {} of their embedded prompts are paraphrases of each other's (cosine >= {})",
+            pl.col("rows"),
+            pl.col("rows_b"),
+            pl.lit(link.semantic_cosine),
+        ).alias("evidence"),
+    ).sort("a", "b")
 
 
 def form_campaigns(

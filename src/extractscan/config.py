@@ -80,7 +80,7 @@ class ScoringConfig:
     min_requests: int = 5  # accounts with fewer requests are scored but never flagged alone
     # Detectors that say *what* is asked (intent). The others say *how* (volume, cadence, shape,
     # infrastructure) and only amplify intent: automation without extraction intent is a normal app.
-    intent_detectors: list[str] = field(default_factory=lambda: ["ES102", "ES106", "ES107", "ES108", "ES109"])
+    intent_detectors: list[str] = field(default_factory=lambda: ["ES102", "ES106", "ES107", "ES108", "ES109", "ES114"])
     intent_full_at: float = 1.5  # intent evidence at which behaviour signals count fully
     behaviour_factor: float = 0.5  # behaviour evidence counts at this fraction (it is corroboration)
     midpoint: float = 2.0  # combined evidence giving score 0.5
@@ -92,12 +92,23 @@ class LinkConfig:
     enabled: bool = True
     min_shared_templates: int = 2  # distinct cross-account near-duplicate clusters an edge needs
     template_jaccard: float = 0.3  # Jaccard of two accounts' template sets for a template edge
+    mixed_jaccard: float = 0.5  # template / timing Jaccard needed between a suspicious and an unsuspicious account
     sync_bucket_seconds: int = 300  # SynchroTrap time bucket
     sync_jaccard: float = 0.3  # Jaccard of (template, bucket) sets for a timing edge
     max_accounts_per_ip: int = 25  # /24s or user agents shared by more accounts are proxies: no edges
     max_accounts_per_key: int = 25
     infra_min_score: float = 0.3  # infrastructure-only edges link entities that both score at least this
     min_campaign_size: int = 2
+    min_frame_words: int = 4  # a swept template frame needs this many constant words to be a link token
+    min_frame_fills: int = 3  # ... and this many distinct prompts through it in one entity
+    frame_min_sync: int = 4  # shared (template, time bucket) pairs that corroborate a shared frame (or shared infra)
+    frame_sync_jaccard: float = 0.1  # ... when they are at least this Jaccard of the two (template, bucket) sets
+    semantic: bool = True  # paraphrase edges between suspicious entities' embedded samples (needs embeddings)
+    semantic_cosine: float = 0.8  # cosine at which two prompts are paraphrases
+    min_semantic_matches: int = 4  # prompts on each side with a paraphrase on the other, for an edge
+    min_semantic_share: float = 0.4  # ... and at least this share of the smaller embedded sample
+    semantic_bands: int = 40  # random-hyperplane LSH: bands ...
+    semantic_rows: int = 10  # ... of this many bits (P(candidate) ~0.98 at cosine 0.8, ~0.05 at 0)
     member_lift: float = 0.5  # lift for members of a campaign scoring >= the alert threshold, times its score
 
 

@@ -157,3 +157,65 @@ def _campaign_metrics(joined: pl.DataFrame) -> tuple[float | None, float | None,
             pure_num += n_best
             pure_den += size_pred
     return hit / total, (pure_num / pure_den if pure_den else None), rows
+
+
+@dataclass(frozen=True)
+class QueriesUntilFlagged:
+    """How much traffic an extraction account sends before a scan flags it, measured by re-scanning growing
+    time prefixes of the store (``steps`` cutoffs evenly spaced over its time range; the last is the whole
+    store). ``per_kind[kind]``: accounts, flagged at some cutoff, and the median / max number of the account's
+    requests in the first prefix where it was flagged."""
+
+    steps: int
+    cutoffs: list[str]
+    per_kind: dict[str, dict[str, Any]]
+    accounts: list[dict[str, Any]]  # account_id, kind, requests_at_first_flag (None: never), step
+
+
+def queries_until_flagged(store_dir: str | Path, labels: pl.DataFrame, cfg: Any, *, steps: int = 6) -> QueriesUntilFlagged:
+    """Re-scan ``store_dir`` with ``until`` at ``steps`` cutoffs and record, for every labelled extraction
+    account, its request count in the first prefix whose scan flags it. The population grows with the prefix
+    as it would in nightly scans of a growing log."""
+    from datetime import UTC, datetime
+
+    from extractscan.api import scan_store
+    from extractscan.store import Store
+
+    times = Store(Path(store_dir)).scan().select("event_time")
+    span = times.select(pl.col("event_time").min().alias("lo"), pl.col("event_time").max().alias("hi")).collect()
+    lo, hi = span["lo"][0], span["hi"][0]
+    pos = labels.filter(pl.col("kind").is_in(list(POSITIVE_KINDS)))
+    first: dict[str, tuple[int, int]] = {}
+    cutoffs: list[str] = []
+    if lo is not None and hi is not None and steps >= 1:
+        t0, t1 = lo.replace(tzinfo=UTC).timestamp(), hi.replace(tzinfo=UTC).timestamp() + 1.0
+        for i in range(1, steps + 1):
+            cut = datetime.fromtimestamp(t0 + (t1 - t0) * i / steps, tz=UTC)
+            cutoffs.append(cut.isoformat(timespec="seconds"))
+            result = scan_store(store_dir, cfg, until=cut)
+            for a in result.accounts:
+                if a.flagged and a.entity_id not in first:
+                    first[a.entity_id] = (a.n_requests, i)
+    rows = [
+        {
+            "account_id": aid,
+            "kind": kind,
+            "requests_at_first_flag": first[aid][0] if aid in first else None,
+            "step": first[aid][1] if aid in first else None,
+        }
+        for aid, kind in zip(pos["account_id"].to_list(), pos["kind"].to_list(), strict=True)
+    ]
+    per_kind: dict[str, dict[str, Any]] = {}
+    for kind in POSITIVE_KINDS:
+        ks = [r for r in rows if r["kind"] == kind]
+        if not ks:
+            continue
+        got = sorted(int(r["requests_at_first_flag"]) for r in ks if r["requests_at_first_flag"] is not None)
+        per_kind[kind] = {
+            "accounts": len(ks),
+            "flagged": len(got),
+            "median_requests": float(np.median(got)) if got else None,
+            "max_requests": got[-1] if got else None,
+        }
+    rows.sort(key=lambda r: r["account_id"])
+    return QueriesUntilFlagged(steps=steps, cutoffs=cutoffs, per_kind=per_kind, accounts=rows)

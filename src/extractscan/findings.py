@@ -50,7 +50,7 @@ class AccountFinding:
 class LinkEdge:
     a: str
     b: str
-    kind: str  # template / timing / infrastructure
+    kind: str  # template / timing / infrastructure / semantic
     weight: float  # similarity in [0, 1]
     evidence: str  # short human-readable evidence (shared template ids, buckets, ranges)
 

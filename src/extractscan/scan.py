@@ -20,10 +20,12 @@ import polars as pl
 
 from extractscan import __version__
 from extractscan.campaigns import (
+    EDGE_SCHEMA,
     build_edges,
     form_campaigns,
     link_tokens,
     partition_link_parts,
+    semantic_edges,
     template_fingerprints,
 )
 from extractscan.config import Config
@@ -101,6 +103,8 @@ def scan_frame_source(
     base_ctx = ScanContext(config=cfg, n_entities=0)
     feats: dict[str, list[pl.DataFrame]] = {d.id: [] for d in detectors}
     ent_parts, clus_parts, buck_parts, infra_parts, fp_parts = [], [], [], [], []
+    sem_entities: list[np.ndarray] = []  # per partition: owner of each embedded vector (semantic links)
+    sem_vectors: list[np.ndarray] = []
     lsh_c = lsh_k = 0
     window = [math.inf, -math.inf]
     for p in range(n_parts):
@@ -118,6 +122,9 @@ def scan_frame_source(
             embedded += n_new
             cache_hits += hits
             emb = EmbeddingSet(vectors=vectors, reference=reference, exemplar_vectors=exemplar_vectors)
+            owners = frame.filter(pl.col("embedding_row").is_not_null()).sort("embedding_row")["entity_id"]
+            sem_entities.append(owners.to_numpy().astype(object))
+            sem_vectors.append(vectors)
             t0 = timer.add("embed", t0)
         ts = frame["ts"].drop_nulls()
         if len(ts):
@@ -134,7 +141,7 @@ def scan_frame_source(
                 pl.col("ts").max().alias("last_seen"),
             )
         )
-        c, b, i = partition_link_parts(frame, cfg.link)
+        c, b, i = partition_link_parts(frame, cfg.link, cfg.cluster)
         clus_parts.append(c)
         buck_parts.append(b)
         infra_parts.append(i)
@@ -208,6 +215,16 @@ def scan_frame_source(
         clusters_global = _global_clusters(clusters, cfg)
         tokens = link_tokens(clusters_global, pl.concat(buck_parts), pl.concat(infra_parts))
         edges = build_edges(tokens, combined.select("entity_id", "base_score"), cfg.link, cfg.cluster)
+        if sem_vectors:
+            sem = semantic_edges(
+                np.concatenate(sem_entities),
+                np.concatenate(sem_vectors),
+                combined.select("entity_id", "base_score"),
+                cfg.link,
+                cfg.cluster,
+                seed=cfg.seed,
+            )
+            edges = pl.concat([edges.cast(EDGE_SCHEMA), sem.cast(EDGE_SCHEMA)]).sort("a", "b", "kind")  # type: ignore[arg-type]
         campaigns, membership = form_campaigns(edges, combined.select("entity_id", "base_score"), pl.concat(fp_parts), cfg.link)
     t0 = timer.add("link", t0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -11,8 +12,8 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from extractscan.cli._common import console, fail
-from extractscan.evaluate import evaluate, load_labels
+from extractscan.cli._common import console, fail, get_config
+from extractscan.evaluate import evaluate, load_labels, queries_until_flagged
 
 
 def _fmt(v: float | None) -> str:
@@ -32,6 +33,16 @@ def register(app: typer.Typer) -> None:
             float,
             typer.Option(help="Diluted accounts at or above this extraction share count for the diluted recall."),
         ] = 0.10,
+        store: Annotated[
+            Path | None,
+            typer.Option(
+                "--store",
+                help="Also measure queries-until-flagged: re-scan growing time prefixes of this store.",
+            ),
+        ] = None,
+        steps: Annotated[int, typer.Option("--steps", min=1, help="Time prefixes for queries-until-flagged.")] = 6,
+        config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML configuration for the re-scans.")] = None,
+        no_embed: Annotated[bool, typer.Option("--no-embed", help="Re-scan without sentence embeddings.")] = False,
     ) -> None:
         """AUROC, average precision, TPR/FPR of `flagged`, recall per kind and campaign linking quality."""
         acc_path = out / "accounts.parquet"
@@ -39,7 +50,16 @@ def register(app: typer.Typer) -> None:
             fail(f"no accounts.parquet in {out} (run `extractscan scan` first)")
         if not labels.exists():
             fail(f"no such labels file: {labels}")
-        ev = evaluate(pl.read_parquet(acc_path), load_labels(labels), diluted_min_share=diluted_min_share)
+        lab = load_labels(labels)
+        ev = evaluate(pl.read_parquet(acc_path), lab, diluted_min_share=diluted_min_share)
+        if store is not None:
+            if not store.exists():
+                fail(f"no store at {store}")
+            cfg = get_config(config)
+            if no_embed:
+                cfg = cfg.replace(embed=dataclasses.replace(cfg.embed, enabled=False))
+            qtf = queries_until_flagged(store, lab, cfg, steps=steps)
+            ev = dataclasses.replace(ev, queries_until_flagged=dataclasses.asdict(qtf))
         (out / "evaluation.json").write_text(json.dumps(ev.to_dict(), indent=2, sort_keys=True) + "\n")
         if as_json:
             sys.stdout.write(json.dumps(ev.to_dict(), indent=2, sort_keys=True) + "\n")
@@ -59,3 +79,10 @@ def register(app: typer.Typer) -> None:
         for k in ev.per_kind:
             t.add_row(k.kind, str(k.accounts), str(k.flagged), f"{k.rate:.1%}", f"{k.mean_score:.3f}")
         con.print(t)
+        if ev.queries_until_flagged:
+            q = Table(title=f"queries until flagged ({ev.queries_until_flagged['steps']} time prefixes)")
+            for c in ("kind", "accounts", "flagged", "median requests", "max requests"):
+                q.add_column(c)
+            for kind, v in ev.queries_until_flagged["per_kind"].items():
+                q.add_row(kind, str(v["accounts"]), str(v["flagged"]), str(v["median_requests"]), str(v["max_requests"]))
+            con.print(q)
