@@ -15,6 +15,7 @@ websocket library and no browser download are needed.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import json
 import os
@@ -201,10 +202,8 @@ class DevTools:
             pass
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.send("Browser.close", wait=False)
-        except OSError:
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -240,10 +239,10 @@ class PageRun:
             raise AssertionError(f"evaluation failed: {r['exceptionDetails']}")
         return r["result"].get("value")
 
-    def click(self, selector: str) -> None:
+    def click(self, element_js: str) -> None:
         """A real mouse click (pressed + released at the element's centre), as a reader would do it."""
         box = self.eval(
-            f"(function(){{var e=document.querySelector({json.dumps(selector)});e.scrollIntoView();"
+            f"(function(){{var e={element_js};e.scrollIntoView();"
             "var r=e.getBoundingClientRect();return [r.left+r.width/2, r.top+r.height/2];})()"
         )
         for kind in ("mousePressed", "mouseReleased"):
@@ -501,29 +500,27 @@ def _assert_inert(page: PageRun) -> None:
     assert all(h.startswith("#") for h in hrefs), hrefs
 
 
-def _ranked_column(page: PageRun, col: int) -> list[str]:
-    return page.eval(
-        "Array.prototype.map.call(document.querySelectorAll('#ranked tbody tr'),"
-        f"function(r){{return r.cells[{col}].getAttribute('data-v') || r.cells[{col}].textContent;}})"
+def _column(page: PageRun, table_js: str, col: int) -> list[float]:
+    values = page.eval(
+        f"Array.prototype.map.call(({table_js}).tBodies[0].rows,function(r){{return r.cells[{col}].getAttribute('data-v');}})"
     )
+    return [float(v) for v in values]
 
 
-def _assert_sorts(page: PageRun) -> None:
-    heads = page.eval(
-        "Array.prototype.map.call(document.querySelectorAll('#ranked thead th'),function(h){return h.textContent;})"
-    )
-    col = heads.index("requests")
-    before = [int(v) for v in _ranked_column(page, col)]
-    page.click(f"#ranked thead th:nth-child({col + 1})")
-    asc = [int(v) for v in _ranked_column(page, col)]
-    page.click(f"#ranked thead th:nth-child({col + 1})")
-    desc = [int(v) for v in _ranked_column(page, col)]
+def _assert_sorts(page: PageRun, table_js: str = "document.querySelector('#ranked')", header: str = "requests") -> None:
+    """Clicking a numeric column header sorts the table ascending, a second click descending."""
+    heads = page.eval(f"Array.prototype.map.call(({table_js}).tHead.rows[0].cells,function(h){{return h.textContent;}})")
+    col = heads.index(header)
+    th = f"({table_js}).tHead.rows[0].cells[{col}]"
+    before = _column(page, table_js, col)
+    assert len(set(before)) > 1, "the table needs distinct values to show a sort"
+    page.click(th)
+    asc = _column(page, table_js, col)
+    page.click(th)
+    desc = _column(page, table_js, col)
     assert sorted(before) == asc and asc != before, "the table did not sort on a click"
     assert desc == sorted(before, reverse=True)
-    assert page.eval(f"document.querySelectorAll('#ranked thead th')[{col}].className") == "n desc"
-    # the text still shows the attack strings, as text
-    body = page.eval("document.body.innerText")
-    assert "<script>window.__pwned=1</script>" in body
+    assert "desc" in page.eval(f"{th}.className")
     assert page.problems() == []
 
 
@@ -540,6 +537,7 @@ def test_hostile_result_html_is_inert_in_chromium(tmp_path: Path, open_page: Cal
     for p in (PAYLOADS[1], PAYLOADS[3], PAYLOADS[6], PAYLOADS[7]):
         assert p in body, p
     _assert_sorts(page)
+    assert "<script>window.__pwned=1</script>" in page.eval("document.body.innerText")  # still text
     page.screenshot(artefacts_dir() / "report-hostile.png")
     assert (artefacts_dir() / "report-hostile.png").stat().st_size > 10_000
 
@@ -581,3 +579,31 @@ def test_probe_sees_an_injection(tmp_path: Path, open_page: Callable[[Path], Pag
     problems = page.problems()
     assert any(p.startswith("dialog alert") for p in problems), problems
     assert any("undefinedFn" in p for p in problems), problems
+
+
+@needs_chromium
+def test_investigation_html_is_inert_in_chromium(
+    real_scan: tuple[ScanResult, Path], tmp_path: Path, open_page: Callable[[Path], PageRun]
+) -> None:
+    """The one-tenant page (``investigate --format html`` and the bundle's investigation.html)."""
+    from extractscan.investigate import investigate_with_inputs, write_bundle
+
+    _, out = real_scan
+    store = out.parent / "store"
+    cfg = Config()
+    cfg = cfg.replace(embed=dataclasses.replace(cfg.embed, enabled=False))
+    target = PAYLOADS[0]  # the <script> account: a member of the templated campaign
+    inv, inputs = investigate_with_inputs(store, target, cfg, scan_out=out)
+    assert inv.campaign is not None, "the hostile account should be linked, so the page shows its campaign"
+    write_bundle(inv, inputs, store, tmp_path / "bundle")
+    page = open_page(tmp_path / "bundle" / "investigation.html")
+    _assert_inert(page)
+    body = page.eval("document.body.innerText")
+    assert target in body and "harvester/1.0" in body  # the id and the user agents are shown, as text
+    tables = page.eval(
+        "Array.prototype.map.call(document.querySelectorAll('table.sortable'),function(t){"
+        "return Array.prototype.map.call(t.tHead.rows[0].cells,function(h){return h.textContent;});})"
+    )
+    idx = next(i for i, heads in enumerate(tables) if "requests" in heads)
+    _assert_sorts(page, f"document.querySelectorAll('table.sortable')[{idx}]", "requests")
+    page.screenshot(artefacts_dir() / "investigation-hostile.png")
