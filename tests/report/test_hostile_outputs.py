@@ -174,3 +174,87 @@ def test_accounts_csv_every_text_cell_neutralised(tmp_path: Path, hostile_result
     import polars as pl
 
     assert pl.read_parquet(tmp_path / "accounts.parquet")["account_id"].to_list() == FORMULAS
+
+
+# ------------------------------------------------------------------------------------------ file names
+
+TRAVERSAL = ["../../escaped", "/tmp/abs-escape", "..", "a/../../b", "..\\..\\win", "C:\\evil", "nul\x00name", "x" * 300]
+
+
+def _hostile_store(tmp_path: Path) -> tuple[Path, Path]:
+    """A real scan of accounts whose ids are path-traversal strings, running one templated campaign."""
+    import orjson
+
+    from extractscan.config import Config
+
+    lines = []
+    t = 1772409600.0
+    for k, acct in enumerate(TRAVERSAL[:4]):
+        for i in range(60):
+            t += 41.0
+            lines.append(
+                {
+                    "timestamp": t,
+                    "account_id": acct,
+                    "user_agent": "harvester/1.0",
+                    "client_ip": "203.0.113.9",
+                    "request_id": f"r{k}-{i}",
+                    "request": {
+                        "model": "gpt-4o",
+                        "max_tokens": 4000,
+                        "messages": [
+                            {"role": "user", "content": f"Explain topic {i % 7} #{i} step by step, show your reasoning."}
+                        ],
+                    },
+                }
+            )
+    logs = tmp_path / "logs.jsonl"
+    logs.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
+    cfg = Config()
+    cfg = cfg.replace(embed=dataclasses.replace(cfg.embed, enabled=False))
+    out = tmp_path / "out"
+    api.ingest([logs], out / "store", cfg)
+    api.write_outputs(api.scan_store(out / "store", cfg), out)
+    return out, out / "store"
+
+
+def test_file_names_from_ids_stay_in_the_output_folder(tmp_path: Path) -> None:
+    """Every writer that names a file after an id (indicators: campaign-<id>.json; the investigation
+    bundle: fixed names) keeps it inside its folder, even for ids crafted to climb out of it."""
+    from typer.testing import CliRunner
+
+    from extractscan.cli import app
+    from extractscan.report import json as json_report
+
+    work = tmp_path / "work"
+    work.mkdir()
+    out, _ = _hostile_store(work)
+    result = json_report.load(out / "report.json")
+    assert result.campaigns, "the templated accounts should form a campaign"
+    # campaign ids come from us, but report.json is a file anyone can edit: make them hostile too
+    renamed = tuple(dataclasses.replace(c, campaign_id=TRAVERSAL[i % len(TRAVERSAL)]) for i, c in enumerate(result.campaigns))
+    accounts = tuple(
+        dataclasses.replace(a, campaign_id=renamed[[c.campaign_id for c in result.campaigns].index(a.campaign_id)].campaign_id)
+        if a.campaign_id
+        else a
+        for a in result.accounts
+    )
+    json_report.write(dataclasses.replace(result, campaigns=renamed, accounts=accounts), out / "report.json")
+    before = {p for p in tmp_path.rglob("*")}
+
+    runner = CliRunner(env={"HF_HUB_OFFLINE": "1", "COLUMNS": "160"})
+    res = runner.invoke(app, ["indicators", str(out), "--out", str(out / "ind"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["investigate", TRAVERSAL[0], "--scan", str(out), "--bundle", str(out / "case"), "--quiet"])
+    assert res.exit_code == 0, res.output
+
+    created = {p for p in tmp_path.rglob("*")} - before
+    files = sorted(p for p in created if p.is_file())
+    assert files, "nothing was written"
+    for p in files:
+        rel = p.relative_to(out)  # raises if a file landed outside OUT
+        assert rel.parts[0] in ("ind", "case"), rel
+        assert re.fullmatch(r"[A-Za-z0-9_.-]+", p.name) and not p.name.startswith("."), p.name
+    assert len([p for p in files if p.parent == out / "ind"]) == len(renamed)
+    assert {p.name for p in files if p.parent == out / "case"} >= {"investigation.json", "investigation.html", "requests.parquet"}
+    assert not (tmp_path / "escaped").exists() and not Path("/tmp/abs-escape").exists()
