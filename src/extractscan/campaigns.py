@@ -1,10 +1,12 @@
 """Campaign linking: entities that are one actor become one campaign.
 
-Three kinds of edges, each with its evidence:
+Four kinds of edges, each with its evidence (docs/scoring.md has the full rules):
 
 * **template** — the two entities send near-duplicates of the same prompts: they share at least
   ``min_shared_templates`` cross-entity MinHash clusters and the Jaccard similarity of their cluster sets is at
-  least ``template_jaccard``;
+  least ``template_jaccard``; or they sweep the same template frame, corroborated by timing or infrastructure;
+* **semantic** — (scans with embeddings) two suspicious entities whose embedded samples are mostly
+  paraphrases of each other (:func:`semantic_edges`);
 * **timing** — SynchroTrap: the Jaccard similarity of their (template, time bucket) sets is at least
   ``sync_jaccard`` (they fire the same templates in the same ``sync_bucket_seconds`` buckets);
 * **infrastructure** — they share an IP /24 (IPv6 /48) and a user agent or API key. Alone this is weak
@@ -17,7 +19,8 @@ agent or key shared by more than ``max_accounts_per_ip`` / ``max_accounts_per_ke
 common SDK agents). Candidate pairs come from an inverted index over these capped tokens, so the work is
 bounded by (tokens × cap²), never all pairs of entities.
 
-A campaign is a connected component of at least ``min_campaign_size`` entities. Its score rises with the
+A campaign is a connected component of at least ``min_campaign_size`` entities, at least one of which scores
+``campaign_min_score`` on its own. Its score rises with the
 members' own scores and its size; members get a lift ``1 - (1 - s)(1 - member_lift × campaign score)``.
 """
 
@@ -400,6 +403,10 @@ def form_campaigns(
         members = sorted(members)
         member_edges = edges_of.get(lab, [])
         scores = sorted((score_of.get(m, 0.0) for m in members), reverse=True)
+        if scores[0] < link.campaign_min_score:
+            # Users who share popular prompts form linked groups too; with no member suspicious on its own
+            # such a group is a community of similar users, not a campaign.
+            continue
         # Campaign score: the members' mean, raised by size (many accounts doing the same thing is itself
         # evidence), capped by the best member plus a margin so benign look-alikes cannot add up to a campaign.
         mean = sum(scores) / len(scores)

@@ -113,8 +113,11 @@ def test_form_campaigns_components_scores_and_evidence() -> None:
     base = pl.DataFrame({"entity_id": ["a", "b", "c", "x", "y"], "base_score": [0.95, 0.9, 0.2, 0.05, 0.02]})
     fps = pl.DataFrame({"entity_id": ["a", "b"], "fingerprint": ["sk:1", "sk:2"]})
     camps, member = form_campaigns(edges, base, fps, CFG.link)
-    assert [c.account_ids for c in camps] == [("a", "b", "c"), ("x", "y")]
-    assert camps[0].score > 0.5 > camps[1].score
+    assert [c.account_ids for c in camps] == [("a", "b", "c")]  # x-y: nobody suspicious, not a campaign
+    assert camps[0].score > 0.5
+    low, _ = form_campaigns(edges, base, fps, LinkConfig(campaign_min_score=0.0))
+    assert [c.account_ids for c in low] == [("a", "b", "c"), ("x", "y")]
+    assert low[1].score < 0.5
     assert member["c"] == camps[0].campaign_id
     assert camps[0].edge_kinds == ("template", "timing") and len(camps[0].edges) == 2
     assert camps[0].template_fingerprints == ("sk:1", "sk:2")
