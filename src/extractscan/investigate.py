@@ -454,11 +454,18 @@ def _cut(s: str, limit: int) -> str:
 
 
 def templates(
-    frame: pl.DataFrame, top: int = 10, examples: int = 3, *, key: str = "skeleton", kind: str = "sk"
+    frame: pl.DataFrame,
+    top: int = 10,
+    examples: int = 3,
+    *,
+    key: str = "skeleton",
+    kind: str = "sk",
+    total: int | None = None,
 ) -> tuple[int, tuple[Template, ...]]:
     """(distinct patterns, the ``top`` patterns by requests) of a scan frame: ``key`` is the pattern column
-    (``skeleton``, or ``frame`` with ``kind="fr"``); needs ``text``, ``ts`` and ``record_id`` too."""
-    total = max(1, frame.height)
+    (``skeleton``, or ``frame`` with ``kind="fr"``); needs ``text``, ``ts`` and ``record_id`` too. Shares
+    are of ``total`` requests (default: the frame's rows)."""
+    total = max(1, frame.height if total is None else total)
     g = (
         frame.sort(["ts", "record_id"], nulls_last=True)
         .group_by(pl.col(key).alias("skeleton"), maintain_order=True)
@@ -665,7 +672,7 @@ def investigate_with_inputs(
         frame, _ = build_frame(load_requests(rows.lazy(), entity=entity), cfg)
         n_templates, tmpl = templates(frame, top, examples)
         framed = with_frames(frame, cfg.cluster).filter(pl.col("frame_words") >= 2)
-        frames = templates(framed, top, examples, key="frame", kind="fr")[1]
+        frames = templates(framed, top, examples, key="frame", kind="fr", total=frame.height)[1]
         n_clusters, clustered, clus = clusters(frame, top)
     inv = Investigation(
         version=INVESTIGATION_VERSION,
@@ -1072,7 +1079,7 @@ def render_terminal(inv: Investigation, *, top: int = 10) -> list[Any]:
         parts.append(
             Text(
                 f"Campaign {tt(c.campaign_id, 40)}: {c.size} {inv.entity}s, score {c.score:.2f}, linked by "
-                f"{tt(', '.join(c.edge_kinds), 80)}; {len(c.template_fingerprints)} shared template fingerprint(s)",
+                f"{tt(', '.join(c.edge_kinds), 80)}; {len(c.template_fingerprints)} template fingerprint(s)",
                 style="bold",
             )
         )

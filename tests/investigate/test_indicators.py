@@ -19,9 +19,11 @@ from extractscan.indicators import (
     campaign_indicators,
     fingerprint,
     ip_range_label_expr,
+    member_requests,
     render,
     safe_name,
     suspicious_campaigns,
+    template_indicators,
     write_indicators,
 )
 from extractscan.prepare import build_frame, load_requests
@@ -76,6 +78,17 @@ def test_bundle_leaks_no_content_and_no_accounts(synth_scan: Scanned) -> None:
         assert ips and not any(ip in text for ip in ips)
     with_accounts = campaign_indicators(synth_scan.result, synth_scan.store, _campaign(synth_scan), include_accounts=True)
     assert with_accounts.account_ids and set(with_accounts.account_ids) <= set(a.entity_id for a in synth_scan.result.accounts)
+
+
+def test_two_providers_get_the_same_fingerprints(synth_scan: Scanned) -> None:
+    """Split one campaign's members across two "providers" (two separate computations over disjoint
+    accounts): the fingerprints of the template they share are equal on both sides."""
+    camp = next(c for c in suspicious_campaigns(synth_scan.result) if c.size >= 4)
+    half = camp.size // 2
+    a = template_indicators(member_requests(synth_scan.store, "account", camp.account_ids[:half], (None, None)))
+    b = template_indicators(member_requests(synth_scan.store, "account", camp.account_ids[half:], (None, None)))
+    frames_a, frames_b = {t.fingerprint for t in a[1]}, {t.fingerprint for t in b[1]}
+    assert frames_a & frames_b
 
 
 def test_bundle_is_deterministic_and_round_trips(synth_scan: Scanned, tmp_path: Path) -> None:

@@ -94,6 +94,8 @@ def test_frames_show_the_slot_sweep(synth_scan: Scanned) -> None:
     top = inv.frames[0]
     assert "{}" in top.pattern and top.fingerprint.startswith("fr:")
     assert top.share >= 0.3 and top.distinct_texts > 5
+    for t in (*inv.frames, *inv.templates):  # shares are of all the tenant's requests
+        assert t.share == round(t.requests / inv.n_requests, 4)
 
 
 def test_template_fingerprints_match_the_scan(synth_scan: Scanned) -> None:

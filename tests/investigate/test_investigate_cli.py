@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from extractscan.cli import app
 from extractscan.investigate import BUNDLE_FILES, load_json
+from extractscan.report import json as json_report
 from extractscan.schema import COLUMN_NAMES
 from extractscan.store import Store
 
@@ -129,27 +131,35 @@ def test_redacted_bundle(synth_scan: Scanned, tmp_path: Path) -> None:
 
 
 def test_indicators_command(synth_scan: Scanned, tmp_path: Path) -> None:
-    dest = tmp_path / "ind"
-    code, _, err = _run("indicators", str(synth_scan.out), "--out", str(dest))
+    dest = tmp_path / "default"
+    code, _, err = _run("indicators", str(synth_scan.out), "--out", str(dest))  # --store defaults to OUT/store
     assert code == 0, err
-    suspicious = [c for c in synth_scan.result.campaigns if c.score >= synth_scan.result.alert_threshold]
-    assert len(list(dest.glob("campaign-*.json"))) == len(suspicious) > 0
-    assert "Indicator bundles" in err
-    weak = next(c for c in synth_scan.result.campaigns if c.score < synth_scan.result.alert_threshold)
+    suspicious = [c.campaign_id for c in synth_scan.result.campaigns if c.score >= synth_scan.result.alert_threshold]
+    assert suspicious and "Indicator bundles" in err
+    assert sorted(p.name for p in dest.glob("*.json")) == sorted(f"campaign-{c}.json" for c in suspicious)
+    # A copy of the report in which no campaign reaches the alert threshold: nothing by default, but a
+    # campaign named with --campaign is exported all the same.
+    weak = tuple(dataclasses.replace(c, score=0.01) for c in synth_scan.result.campaigns)
+    report = tmp_path / "scan" / "report.json"
+    report.parent.mkdir()
+    json_report.write(dataclasses.replace(synth_scan.result, campaigns=weak), report)
+    dest = tmp_path / "ind"
+    code, _, err = _run("indicators", str(report.parent), "--store", str(synth_scan.store), "--out", str(dest))
+    assert code == 0 and "no campaign scores at or above" in err and not dest.exists()
     code, _, _ = _run(
         "indicators",
-        str(synth_scan.out / "report.json"),
+        str(report),
         "--store",
         str(synth_scan.store),
         "--campaign",
-        weak.campaign_id,
+        weak[0].campaign_id,
         "--out",
         str(dest),
         "--include-accounts",
     )
     assert code == 0
-    doc = json.loads((dest / f"campaign-{weak.campaign_id}.json").read_text())
-    assert sorted(doc["account_ids"]) == sorted(weak.account_ids)
+    doc = json.loads((dest / f"campaign-{weak[0].campaign_id}.json").read_text())
+    assert sorted(doc["account_ids"]) == sorted(weak[0].account_ids)
     code, _, err = _run("indicators", str(synth_scan.out), "--campaign", "cmp-nope", "--out", str(dest))
     assert code == 1 and "no campaign" in err
     code, _, err = _run("indicators", str(synth_scan.out), "--store", str(tmp_path / "none"))
