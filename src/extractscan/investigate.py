@@ -818,26 +818,21 @@ def redact_requests(rows: pl.DataFrame, entity: str, salt: str) -> pl.DataFrame:
         if col not in out.columns or out[col].null_count() == out.height:
             continue
         dtype = out.schema[col]
-        flat = out.select(pl.int_range(pl.len()).alias("_i"), col).explode(col).unnest(col)
-        flat = flat.with_columns(_map_distinct(flat[field], masked).alias(field))
         other = next(f.name for f in dtype.inner.fields if f.name != field)  # type: ignore[attr-defined]
-        back = (
-            flat.with_columns(
-                pl.when(pl.col(other).is_null() & pl.col(field).is_null())
-                .then(None)
-                .otherwise(pl.struct(other, field))
-                .alias(col)
-            )
-            .group_by("_i", maintain_order=True)
-            .agg(pl.col(col).drop_nulls())
+        indexed = out.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"), col)
+        flat = indexed.explode(col).filter(pl.col(col).is_not_null()).unnest(col)
+        flat = flat.with_columns(_map_distinct(flat[field], masked).alias(field))
+        back = flat.group_by("_i").agg(pl.struct(other, field).alias("_new"))
+        # Rebuilt per row by index: null lists stay null, empty lists stay empty.
+        joined = indexed.join(back, on="_i", how="left").sort("_i")
+        rebuilt = joined.select(
+            pl.when(pl.col(col).is_null())
+            .then(None)
+            .otherwise(pl.col("_new").fill_null(pl.lit([], dtype=pl.List(dtype.inner))))  # type: ignore[attr-defined]
+            .cast(dtype)
+            .alias(col)
         )
-        # Lists that were null stay null; empty lists stay empty (explode gave them one all-null row).
-        out = (
-            out.with_columns(pl.col(col).is_null().alias("_was_null"))
-            .with_columns(back.sort("_i")[col].cast(dtype).alias(col))
-            .with_columns(pl.when(pl.col("_was_null")).then(None).otherwise(pl.col(col)).alias(col))
-            .drop("_was_null")
-        )
+        out = out.with_columns(rebuilt[col])
     return out
 
 

@@ -167,3 +167,36 @@ def test_timeline_of_untimed_requests() -> None:
     assert [(b.start, b.n) for b in tl.hourly] == [(18000.0, 2), (86400.0, 1)]
     assert [(b.start, b.n) for b in tl.daily] == [(0.0, 2), (86400.0, 1)]
     assert tl.hour_of_day[5] == 2 and tl.hour_of_day[0] == 1 and tl.untimed == 1 and tl.active_days == 2
+
+
+def test_redacted_rows_keep_shape_and_mask_every_text() -> None:
+    """Null lists stay null, empty lists empty, message order and roles kept; ids hashed, texts masked."""
+    import pyarrow as pa
+
+    from extractscan.investigate import redact_requests
+    from extractscan.schema import CANONICAL_SCHEMA
+
+    rows = [
+        {
+            "record_id": "r1",
+            "source_format": "x",
+            "account_id": "a",
+            "client_ip": "203.0.113.9",
+            "messages": [{"role": "user", "text": "secret one"}, {"role": "assistant", "text": None}],
+            "last_user_text": "secret one",
+            "output_tokens": 7,
+        },
+        {"record_id": "r2", "source_format": "x", "account_id": "a", "messages": [], "tags": [{"key": "k", "value": "v secret"}]},
+        {"record_id": "r3", "source_format": "x", "account_id": "b", "messages": None, "tags": []},
+    ]
+    df = pl.from_arrow(pa.Table.from_pylist(rows, schema=CANONICAL_SCHEMA))
+    assert isinstance(df, pl.DataFrame)
+    out = redact_requests(df, "account", "salt")
+    assert out.schema == df.schema and out.height == 3
+    assert "secret" not in str(out.to_dicts()) and "203.0.113" not in str(out.to_dicts())
+    m = out["messages"].to_list()
+    assert [x["role"] for x in m[0]] == ["user", "assistant"] and m[0][1]["text"] is None and m[1] == [] and m[2] is None
+    assert m[0][0]["text"] == out["last_user_text"][0]  # one text, one mask wherever it appears
+    assert out["tags"].to_list()[0] is None and out["tags"].to_list()[2] == [] and out["tags"][1][0]["key"] == "k"
+    a1, a2, b = out["account_id"].to_list()
+    assert a1 == a2 != b and a1.startswith("acct:") and out["output_tokens"][0] == 7
