@@ -17,6 +17,7 @@ says what is *not* hidden.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 import os
@@ -67,11 +68,13 @@ def resolve_salt(salt: str | None = None, env: Mapping[str, str] | None = None) 
     return secrets.token_hex(32), False
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _digest(value: str, salt: str | None, n: int) -> str:
+    # Cached: one account's detectors repeat the same request ids and example prompts.
     data = value.encode("utf-8", "surrogatepass")
     if salt is None:
         return hashlib.sha256(data).hexdigest()[:n]
-    return hmac.new(salt.encode("utf-8", "surrogatepass"), data, hashlib.sha256).hexdigest()[:n]
+    return hmac.digest(salt.encode("utf-8", "surrogatepass"), data, "sha256").hex()[:n]
 
 
 def redact_id(value: str, salt: str, kind: str = "acct") -> str:
@@ -116,10 +119,17 @@ def redact_text(text: str, salt: str, ids: Mapping[str, str]) -> str:
 
 
 def _scrub(text: str, salt: str, ids: _IdMap) -> str:
-    # Ids are looked up token by token (linear in the text, whatever the number of ids).
-    text = _IPV4.sub(lambda m: redact_id(m.group(0), salt, "ip"), text)
-    text = _IPV6.sub(lambda m: redact_id(m.group(0), salt, "ip"), text)
+    # Ids are looked up token by token (linear in the text, whatever the number of ids); the cheap checks
+    # first, as most summaries hold no address and no id.
+    if "." in text:
+        text = _IPV4.sub(lambda m: redact_id(m.group(0), salt, "ip"), text)
+    if text.count(":") >= 2:
+        text = _IPV6.sub(lambda m: redact_id(m.group(0), salt, "ip"), text)
     table = ids.hashed
+    tokens = _TOKEN.findall(text)
+    stripped = [t.rstrip(_TRAILING) for t in tokens if t[-1] in _TRAILING]
+    if table.keys().isdisjoint(tokens) and table.keys().isdisjoint(stripped):
+        tokens = []
 
     def token(m: re.Match[str]) -> str:
         t = m.group(0)
@@ -128,7 +138,8 @@ def _scrub(text: str, salt: str, ids: _IdMap) -> str:
         core = t.rstrip(_TRAILING)
         return table[core] + t[len(core) :] if core in table else t
 
-    text = _TOKEN.sub(token, text)
+    if tokens:
+        text = _TOKEN.sub(token, text)
     for original in ids.odd:
         if original in text:
             text = text.replace(original, table[original])
