@@ -5,8 +5,10 @@
     .venv/bin/python benchmarks/pyspy_profile.py summary /tmp/bench/prof/ingest.txt      # re-summarise a profile
 
 ``ingest`` / ``scan`` run ``extractscan ingest`` / ``extractscan scan --no-embed`` under ``py-spy record
---format raw`` (collapsed stacks, all threads; polars and numpy native time shows as the Python frame that
-called them). ``summary`` prints, for the project's own functions, the share of samples in which each
+--idle --format raw`` (collapsed stacks). ``--idle`` matters: while polars works in its own threads the
+Python thread waits, and py-spy would otherwise drop those samples, hiding every polars-heavy function;
+with it, the Python thread's samples are wall time, and polars / numpy native time shows as the Python
+frame that called them. ``summary`` prints, for the project's own functions, the share of samples in which each
 function is on the stack (inclusive) and on top of the project's frames (self: time spent in that
 function or in libraries it calls directly). py-spy is a dev tool: ``pip install py-spy``.
 """
@@ -87,7 +89,8 @@ def summarise(path: Path, top: int = 25) -> str:
 def _record(cmd: list[str], out: Path, rate: int) -> Path:
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     out.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([spy, "record", "-r", str(rate), "--format", "raw", "-o", str(out), "--", *cmd], check=True, cwd=ROOT)
+    argv = [spy, "record", "--idle", "-r", str(rate), "--format", "raw", "-o", str(out), "--", *cmd]
+    subprocess.run(argv, check=True, cwd=ROOT)
     return out
 
 
