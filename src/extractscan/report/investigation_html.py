@@ -59,7 +59,8 @@ def timeline_svg(hourly: tuple[Bucket, ...], w: int = 1000, h: int = 200) -> str
     if (last - first) / step > 24 * 60:
         step = 86400.0
     t0 = math.floor(first / step) * step
-    n = int((last - t0) // step) + 1
+    # At least a day of hourly slots, so a short burst is drawn as narrow bars, not a few wide blocks.
+    n = max(int((last - t0) // step) + 1, 24)
     counts = [0] * n
     for b in hourly:
         counts[min(n - 1, int((b.start - t0) // step))] += b.n
