@@ -177,6 +177,18 @@ def parse_time(v: Any) -> datetime | None:
         s = v.strip()
         if not s:
             return None
+        if len(s) >= 10 and s[4] == "-":
+            # Fast path for the common ISO date-time (14 us -> 0.3 us per call, once or twice per record):
+            # 3.11's fromisoformat reads "Z" as UTC and cuts fractions to 6 digits, as the general path
+            # below does; anything it refuses ("... UTC", numbers) takes that path.
+            try:
+                dt = datetime.fromisoformat(s)
+            except ValueError:
+                dt = None
+            if dt is not None:
+                if dt.tzinfo is None:
+                    dt = dt.replace(tzinfo=UTC)
+                return _in_range(dt)
         try:
             dt = _from_number(float(s))
         except ValueError:
@@ -195,6 +207,11 @@ def parse_time(v: Any) -> datetime | None:
         return None
     if dt is None:
         return None
+    return _in_range(dt)
+
+
+def _in_range(dt: datetime) -> datetime | None:
+    """``dt`` in UTC, or None when outside 1990-2200 (or when the offset overflows)."""
     try:
         dt = dt.astimezone(UTC)  # an offset near year 1 or 9999 overflows
     except OverflowError:
