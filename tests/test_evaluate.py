@@ -48,6 +48,8 @@ def test_evaluate_per_kind_campaigns_and_diluted() -> None:
     assert ev.diluted_recall_at_min_share == 1.0  # d2 is below the 10% share
     assert ev.campaign_recall == pytest.approx(2 / 3)
     assert ev.campaign_purity == pytest.approx(2 / 3)  # b2 is in the predicted campaign too
+    assert ev.campaign_recall_by_kind == {"hydra": pytest.approx(2 / 3)}
+    assert ev.campaigns[0]["kind"] == "hydra"
     assert not ev.all_positives_above_all_negatives
 
 

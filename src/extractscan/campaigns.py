@@ -209,9 +209,10 @@ def build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfi
     # distinct slot values) links one actor's accounts that each harvest other items, but independent actors
     # may use the same public template: so a frame needs corroboration, either synchronised use (at least
     # ``frame_min_sync`` shared (template, time bucket) pairs, and at least ``frame_sync_jaccard`` of their
-    # buckets, so that two busy accounts do not meet by chance) or any shared IP range, user agent or key.
+    # buckets, so that two busy accounts do not meet by chance) or a shared IP range or key (not a user agent
+    # alone: scripts of unrelated actors send the same "python-requests/2.32.3").
     corroborated = ((pl.col("shared_timing") >= link.frame_min_sync) & (pl.col("jaccard_timing") >= link.frame_sync_jaccard)) | (
-        (pl.col("shared_ip") + pl.col("shared_ua") + pl.col("shared_key")) >= 1
+        (pl.col("shared_ip") + pl.col("shared_key")) >= 1
     )
     template_ok = ((pl.col("shared_template") >= link.min_shared_templates) & (pl.col("jaccard_template") >= tj)) | (
         (pl.col("shared_frame") >= 1) & (pl.col("jaccard_frame") >= tj) & corroborated

@@ -45,6 +45,7 @@ class Evaluation:
     diluted_recall_at_min_share: float | None
     campaign_recall: float | None  # share of labelled campaign members inside their best-matching campaign
     campaign_purity: float | None  # share of those predicted campaigns' members that belong to the label
+    campaign_recall_by_kind: dict[str, float] = field(default_factory=dict)  # hydra / paraphrase campaigns
     campaigns: list[dict[str, Any]] = field(default_factory=list)
     all_positives_above_all_negatives: bool = False
     queries_until_flagged: dict[str, Any] | None = None
@@ -108,6 +109,11 @@ def evaluate(accounts: pl.DataFrame, labels: pl.DataFrame, *, diluted_min_share:
             per_kind.append(KindStats(kind, k.height, n_flag, n_flag / k.height, float(k["score"].mean())))  # type: ignore[arg-type]
     dil = joined.filter((pl.col("kind") == "diluted") & (pl.col("extraction_share").fill_null(1.0) >= diluted_min_share))
     camp_recall, camp_purity, camp_rows = _campaign_metrics(joined)
+    by_kind: dict[str, list[int]] = {}
+    for row in camp_rows:
+        tot = by_kind.setdefault(row["kind"], [0, 0])
+        tot[0] += row["matched"]
+        tot[1] += row["members"]
     above = bool(pos and neg and s[y == 1].min() > s[y == 0].max())
     return Evaluation(
         accounts=joined.height,
@@ -124,6 +130,7 @@ def evaluate(accounts: pl.DataFrame, labels: pl.DataFrame, *, diluted_min_share:
         campaign_recall=camp_recall,
         campaign_purity=camp_purity,
         campaigns=camp_rows,
+        campaign_recall_by_kind={k: v[0] / v[1] for k, v in sorted(by_kind.items()) if v[1]},
         all_positives_above_all_negatives=above,
     )
 
@@ -145,6 +152,7 @@ def _campaign_metrics(joined: pl.DataFrame) -> tuple[float | None, float | None,
         rows.append(
             {
                 "campaign_id": cid,
+                "kind": str(members["kind"].mode().sort()[0]),
                 "members": members.height,
                 "best_match": best,
                 "matched": n_best,

@@ -12,22 +12,41 @@ from extractscan.campaigns import build_edges, form_campaigns, link_tokens, part
 from extractscan.config import ClusterConfig, Config, LinkConfig
 
 CFG = Config()
-_SUBJECTS = ["kinematics", "recursion", "photosynthesis", "inflation", "entropy", "the krebs cycle", "bayes rule",
-             "tcp handshakes", "plate tectonics", "supply chains", "vaccines", "dynamic programming"]
+_SUBJECTS = [
+    "kinematics",
+    "recursion",
+    "photosynthesis",
+    "inflation",
+    "entropy",
+    "the krebs cycle",
+    "bayes rule",
+    "tcp handshakes",
+    "plate tectonics",
+    "supply chains",
+    "vaccines",
+    "dynamic programming",
+]
 
 
 def sweep(name: str, offset: int, n: int = 8, **cols: Any) -> list[dict[str, Any]]:
     """One frame swept over *different* subjects per account: no two prompts are near-duplicates."""
     return [
-        {"entity_id": name, "text": f"Explain {_SUBJECTS[(offset + i) % len(_SUBJECTS)]} to a graduate student, "
-         "step by step, with every intermediate result", "ts": 1.7e9 + 3600.0 * i, **cols}
+        {
+            "entity_id": name,
+            "text": f"Explain {_SUBJECTS[(offset + i) % len(_SUBJECTS)]} to a graduate student, "
+            "step by step, with every intermediate result",
+            "ts": 1.7e9 + 3600.0 * i,
+            **cols,
+        }
         for i in range(n)
     ]
 
 
 def chat(name: str, n: int = 8, **cols: Any) -> list[dict[str, Any]]:
-    return [{"entity_id": name, "text": f"{name} wonders about thing number {i} today", "ts": 1.7e9 + 977.0 * i, **cols}
-            for i in range(n)]
+    return [
+        {"entity_id": name, "text": f"{name} wonders about thing number {i} today", "ts": 1.7e9 + 977.0 * i, **cols}
+        for i in range(n)
+    ]
 
 
 def edges_for(rows: list[dict[str, Any]], scores: dict[str, float], link: LinkConfig | None = None) -> pl.DataFrame:
@@ -87,8 +106,10 @@ def _unit(v: np.ndarray) -> np.ndarray:
 def test_semantic_edges_link_paraphrase_campaigns_not_partial_overlap() -> None:
     rng = np.random.default_rng(1)
     items = _unit(rng.standard_normal((20, 384)))
+
     def rephrase(idx: np.ndarray) -> np.ndarray:  # paraphrases: cosine ~0.9 to the item
         return _unit(items[idx] + 0.35 * _unit(rng.standard_normal((len(idx), 384))))
+
     ents, vecs = [], []
     for name in ("p1", "p2", "p3"):  # one item list, reworded per account
         vecs.append(rephrase(np.arange(12)))
@@ -107,8 +128,13 @@ def test_semantic_edges_link_paraphrase_campaigns_not_partial_overlap() -> None:
 
 def test_form_campaigns_components_scores_and_evidence() -> None:
     edges = pl.DataFrame(
-        {"a": ["a", "b", "x"], "b": ["b", "c", "y"], "kind": ["template", "timing", "template"],
-         "weight": [0.8, 0.5, 0.9], "evidence": ["e1", "e2", "e3"]}
+        {
+            "a": ["a", "b", "x"],
+            "b": ["b", "c", "y"],
+            "kind": ["template", "timing", "template"],
+            "weight": [0.8, 0.5, 0.9],
+            "evidence": ["e1", "e2", "e3"],
+        }
     )
     base = pl.DataFrame({"entity_id": ["a", "b", "c", "x", "y"], "base_score": [0.95, 0.9, 0.2, 0.05, 0.02]})
     fps = pl.DataFrame({"entity_id": ["a", "b"], "fingerprint": ["sk:1", "sk:2"]})

@@ -69,7 +69,9 @@ def register(app: typer.Typer) -> None:
             f"accounts {ev.accounts} (positives {ev.positives}, negatives {ev.negatives}, not in scan {ev.unscored_labelled})\n"
             f"AUROC {_fmt(ev.auroc)}  AP {_fmt(ev.average_precision)}  TPR {_fmt(ev.tpr)}  FPR {_fmt(ev.fpr)}\n"
             f"diluted (share >= {ev.diluted_min_share:.0%}) recall {_fmt(ev.diluted_recall_at_min_share)}  "
-            f"campaign recall {_fmt(ev.campaign_recall)}  purity {_fmt(ev.campaign_purity)}\n"
+            f"campaign recall {_fmt(ev.campaign_recall)}  purity {_fmt(ev.campaign_purity)}  recall by kind:"
+            + "".join(f"  {k} {_fmt(v)}" for k, v in ev.campaign_recall_by_kind.items())
+            + "\n"
             f"every extraction account above every benign one: {ev.all_positives_above_all_negatives}",
             markup=False,
         )

@@ -106,9 +106,9 @@ class HarvestSegment(Detector):
         )
         df = frame.with_columns(
             (asks & long).alias("_h"),
-            pl.concat_str(
-                [pl.col("user_agent").fill_null("-"), pl.col("api_key_id").fill_null("-")], separator="\x1f"
-            ).alias("_seg"),
+            pl.concat_str([pl.col("user_agent").fill_null("-"), pl.col("api_key_id").fill_null("-")], separator="\x1f").alias(
+                "_seg"
+            ),
         )
         per = df.group_by("entity_id").agg(pl.len().cast(pl.Int64).alias("n"), pl.col("_h").sum().cast(pl.Int64).alias("k"))
         seg = (
