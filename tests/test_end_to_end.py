@@ -84,3 +84,12 @@ def test_cli_report_rerenders_and_fail_above_exits_3(scanned: Path, tmp_path: Pa
         ["scan", "--store", str(scanned / "store"), "--out", str(tmp_path / "o"), "--no-embed", "-q", "--fail-above", "0.9"],
     )
     assert r.exit_code == 3
+
+
+def test_windowed_scan_counts_only_the_window(scanned: Path) -> None:
+    cfg = Config()
+    cfg = cfg.replace(embed=dataclasses.replace(cfg.embed, enabled=False))
+    full = api.scan_store(scanned / "store", cfg)
+    part = api.scan_store(scanned / "store", cfg, since="2025-06-03", until="2025-06-05")
+    assert part.stats.requests == sum(a.n_requests for a in part.accounts) < full.stats.requests
+    assert full.stats.requests == sum(a.n_requests for a in full.accounts)

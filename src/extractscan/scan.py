@@ -74,7 +74,13 @@ def scan_frame_source(
     t0 = time.perf_counter()
     s_since, s_until = _epoch(since), _epoch(until)
     ecol = ENTITY_COLUMNS[entity]
-    counts = lf.select(pl.len().alias("n"), pl.col(ecol).null_count().alias("nulls")).collect()
+    # Counts over the scanned window only (the store may hold much more than --since/--until select).
+    in_window = lf
+    if s_since is not None:
+        in_window = in_window.filter(pl.col("event_time").dt.epoch("us") >= int(s_since * 1e6))
+    if s_until is not None:
+        in_window = in_window.filter(pl.col("event_time").dt.epoch("us") < int(s_until * 1e6))
+    counts = in_window.select(pl.len().alias("n"), pl.col(ecol).null_count().alias("nulls")).collect()
     total_rows = int(counts["n"][0])
     unattributed = int(counts["nulls"][0])
     n_parts = max(1, math.ceil(total_rows / max(1, cfg.partition_rows)))
