@@ -92,7 +92,7 @@ def child_ingest(data: Path, store: Path, result: Path) -> None:
     )
 
 
-def child_scan(store: Path, out: Path, embed: bool, result: Path, device: str | None) -> None:
+def child_scan(store: Path, out: Path, embed: bool, result: Path, device: str | None, partition_rows: int | None) -> None:
     """One scan with stage timings; see the module docstring for the instrumentation."""
     import dataclasses
 
@@ -126,6 +126,8 @@ def child_scan(store: Path, out: Path, embed: bool, result: Path, device: str | 
 
     cfg = Config()
     cfg = cfg.replace(embed=dataclasses.replace(cfg.embed, enabled=embed, device=device or cfg.embed.device))
+    if partition_rows:
+        cfg = cfg.replace(partition_rows=partition_rows)
     shutil.rmtree(store / "cache", ignore_errors=True)  # cold embedding cache
     t0 = time.perf_counter()
     res = api.scan_store(store, cfg)
@@ -203,6 +205,17 @@ def generate(n: int, work: Path, gzip: bool) -> tuple[Path, dict[str, Any]]:
     return data, info
 
 
+def size_runs_file(work: Path, n: int) -> Path:
+    return work / f"last-ingest-{size_label(n)}.json"
+
+
+def prev_ingest(path: Path) -> dict[str, Any]:
+    """The last measured ingest of this size (``--reuse-store``: the scan runs on that store)."""
+    if not path.exists():
+        raise SystemExit(f"--reuse-store: no earlier ingest recorded in {path}")
+    return {**json.loads(path.read_text()), "reused": True}
+
+
 def _child_argv(*args: str) -> list[str]:
     return [PYTHON, str(Path(__file__).resolve()), "_child", *args]
 
@@ -221,15 +234,21 @@ def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     store = work / f"store-{size_label(n)}"
     for r in range(args.repeats):
-        res = work / "ingest.json"
-        ing = _check(run_child(_child_argv("ingest", str(data), str(store), str(res)), res), "ingest")
-        rec: dict[str, Any] = {"repeat": r, "ingest": ing.to_dict()}
-        print(f"  ingest {ing.wall_s:.1f}s rss {ing.max_rss_mib:.0f} MiB load {ing.load_before[0]:.1f}", file=sys.stderr)
+        rec: dict[str, Any] = {"repeat": r}
+        if args.reuse_store and (store / "manifest.json").exists():
+            rec["ingest"] = prev_ingest(size_runs_file(work, n))
+        else:
+            res = work / "ingest.json"
+            ing = _check(run_child(_child_argv("ingest", str(data), str(store), str(res)), res), "ingest")
+            rec["ingest"] = ing.to_dict()
+            size_runs_file(work, n).write_text(json.dumps(rec["ingest"]))
+            print(f"  ingest {ing.wall_s:.1f}s rss {ing.max_rss_mib:.0f} MiB load {ing.load_before[0]:.1f}", file=sys.stderr)
         for embed in modes:
             if embed and r >= args.embed_repeats:
                 continue
             res = work / "scan.json"
-            argv = ["scan", str(store), str(work / f"out-{size_label(n)}"), "1" if embed else "0", args.device or "", str(res)]
+            argv = ["scan", str(store), str(work / f"out-{size_label(n)}"), "1" if embed else "0", args.device or ""]
+            argv += [str(args.partition_rows or ""), str(res)]
             sc = _check(run_child(_child_argv(*argv), res), "scan")
             rec["scan_embed" if embed else "scan"] = sc.to_dict()
             print(
@@ -252,6 +271,7 @@ def summarise(size: dict[str, Any], key: str) -> dict[str, Any] | None:
     for s in STAGES[1:]:
         stages[s] = median([r[key]["result"]["stages"].get(s, 0.0) for r in runs])
     e2e = [r["ingest"]["wall_s"] + r[key]["wall_s"] for r in runs]
+    cpu = [r["ingest"]["user_s"] + r["ingest"]["sys_s"] + r[key]["user_s"] + r[key]["sys_s"] for r in runs]
     first = runs[0]
     return {
         "runs": len(runs),
@@ -263,6 +283,7 @@ def summarise(size: dict[str, Any], key: str) -> dict[str, Any] | None:
         "stages": stages,
         "end_to_end_s": median(e2e),
         "end_to_end_all": [round(x, 1) for x in e2e],
+        "end_to_end_cpu_s": median(cpu),
         "ingest_rss_mib": max(r["ingest"]["max_rss_mib"] for r in runs),
         "scan_rss_mib": max(r[key]["max_rss_mib"] for r in runs),
         "loads": [r["ingest"]["load_before"][0] for r in runs] + [r[key]["load_before"][0] for r in runs],
@@ -277,8 +298,10 @@ def markdown(results: dict[str, Any]) -> str:
         f"Python {m['python']}, polars {m['versions']['polars']}, commit {m['commit']}.",
         f"Command: `{results['command']}`",
         "",
-        "| size | embeddings | requests | runs | " + " | ".join(STAGES) + " | end-to-end | peak RSS ingest / scan | load avg |",
-        "|---|---|---:|---:|" + "---:|" * len(STAGES) + "---:|---:|---|",
+        "| size | embeddings | requests | runs | "
+        + " | ".join(STAGES)
+        + " | end-to-end | CPU | peak RSS ingest / scan | load avg |",
+        "|---|---|---:|---:|" + "---:|" * len(STAGES) + "---:|---:|---:|---|",
     ]
     for size in results["sizes"]:
         for key, label in (("scan", "off"), ("scan_embed", "on")):
@@ -289,6 +312,7 @@ def markdown(results: dict[str, Any]) -> str:
             loads = ", ".join(f"{x:.1f}" for x in s["loads"])
             lines.append(
                 f"| {size['label']} | {label} | {s['requests']:,} | {s['runs']} | {cells} | {fmt_s(s['end_to_end_s'])} | "
+                f"{fmt_s(s['end_to_end_cpu_s'])} | "
                 f"{s['ingest_rss_mib']:,.0f} / {s['scan_rss_mib']:,.0f} MiB | {loads} |"
             )
     lines += ["", "| size | synth wall | synth peak RSS | input | accounts | embedded texts (embeddings on) |"]
@@ -306,11 +330,12 @@ def markdown(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "_child":  # _child ingest DATA STORE RESULT | _child scan STORE OUT 0|1 DEVICE RESULT
+    if argv and argv[0] == "_child":  # _child ingest DATA STORE RESULT | _child scan STORE OUT 0|1 DEVICE ROWS RESULT
         if argv[1] == "ingest":
             child_ingest(Path(argv[2]), Path(argv[3]), Path(argv[4]))
         else:
-            child_scan(Path(argv[2]), Path(argv[3]), argv[4] == "1", Path(argv[6]), argv[5] or None)
+            rows = int(argv[6] or 0) if len(argv) > 7 else 0  # (ROWS absent: a harness started before it existed)
+            child_scan(Path(argv[2]), Path(argv[3]), argv[4] == "1", Path(argv[-1]), argv[5] or None, rows or None)
         return 0
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100k", help="comma-separated request counts, e.g. 100k,1M,10M")
@@ -318,9 +343,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--embed", choices=("off", "on", "both"), default="both")
     ap.add_argument("--embed-repeats", type=int, default=None, help="runs with embeddings on (default: --repeats)")
     ap.add_argument("--device", default=None, help="embedding device (cpu, cuda)")
+    ap.add_argument("--partition-rows", type=int, default=None, help="override the scan's partition_rows")
     ap.add_argument("--work", type=Path, default=Path("/tmp/bench"), help="where logs, stores and outputs go")
     ap.add_argument("--gzip", action=argparse.BooleanOptionalAction, default=True, help="gzip the synthetic logs")
     ap.add_argument("--keep-store", action="store_true", help="keep the last store of each size")
+    ap.add_argument(
+        "--reuse-store", action="store_true", help="scan the kept store of an earlier run (its ingest is reported again)"
+    )
     ap.add_argument("--json", type=Path, default=None, help="where to write every run (JSON)")
     args = ap.parse_args(argv)
     if args.embed_repeats is None:

@@ -75,7 +75,7 @@ def test_harness_end_to_end_tiny(tmp_path: Path) -> None:
     # the Markdown summary has a row for the size, with every stage
     table = proc.stdout
     row = next(line for line in table.splitlines() if line.startswith("| 2k | off |"))
-    assert row.count("|") == len(run.STAGES) + 8  # size, embeddings, requests, runs, stages, e2e, RSS, load
+    assert row.count("|") == len(run.STAGES) + 9  # size, embeddings, requests, runs, stages, e2e, CPU, RSS, load
     assert (tmp_path / "work" / "out-2k" / "report.json").exists()
 
 
