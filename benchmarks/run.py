@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -130,7 +131,11 @@ def child_scan(store: Path, out: Path, embed: bool, result: Path, device: str | 
         cfg = cfg.replace(partition_rows=partition_rows)
     shutil.rmtree(store / "cache", ignore_errors=True)  # cold embedding cache
     t0 = time.perf_counter()
-    res = api.scan_store(store, cfg)
+    copies = int(os.environ.get("BENCH_REPLICATE", "1"))
+    if copies > 1:
+        res = _scan_replicated(store, cfg, copies)
+    else:
+        res = api.scan_store(store, cfg)
     scan_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     shutil.rmtree(out, ignore_errors=True)
@@ -169,6 +174,25 @@ def child_scan(store: Path, out: Path, embed: bool, result: Path, device: str | 
             }
         )
     )
+
+
+def _scan_replicated(store: Path, cfg: Any, copies: int) -> Any:
+    """Scan ``copies`` copies of a store as one log: copy k has its identities and record ids suffixed with
+    ``~k`` (new accounts, same traffic shapes; IPs are kept, so copies share infrastructure). It is how the
+    harness measures a scan of 10x the requests without generating and ingesting them (the scan reads the
+    store through the same LazyFrame path as ``api.scan_store``)."""
+    import polars as pl
+
+    from extractscan.scan import scan_frame_source
+    from extractscan.store import Store
+
+    st = Store(store)
+    ids = ["record_id", "account_id", "principal_id", "api_key_id", "end_user_id", "session_id"]
+    lf = pl.concat(
+        [st.scan().with_columns([(pl.col(c) + f"~{k}").alias(c) for c in ids]) for k in range(copies)],
+        how="vertical",
+    )
+    return scan_frame_source(lf, cfg, embed_cache_dir=st.cache_dir("embeddings"))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -249,7 +273,8 @@ def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
             res = work / "scan.json"
             argv = ["scan", str(store), str(work / f"out-{size_label(n)}"), "1" if embed else "0", args.device or ""]
             argv += [str(args.partition_rows or ""), str(res)]
-            sc = _check(run_child(_child_argv(*argv), res), "scan")
+            env = {"BENCH_REPLICATE": str(args.replicate)}
+            sc = _check(run_child(_child_argv(*argv), res, env=env), "scan")
             rec["scan_embed" if embed else "scan"] = sc.to_dict()
             print(
                 f"  scan embed={embed} {sc.wall_s:.1f}s rss {sc.max_rss_mib:.0f} MiB load {sc.load_before[0]:.1f}",
@@ -258,7 +283,10 @@ def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
         runs.append(rec)
     if not args.keep_store:
         shutil.rmtree(store, ignore_errors=True)
-    return {"size": n, "label": size_label(n), "data": str(data), "synth": synth, "runs": runs}
+    label = size_label(n) + (f" x{args.replicate}" if args.replicate > 1 else "")
+    if args.partition_rows:
+        label += f" (partitions of {size_label(args.partition_rows)})"
+    return {"size": n, "label": label, "data": str(data), "synth": synth, "runs": runs, "replicate": args.replicate}
 
 
 def summarise(size: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -344,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--embed-repeats", type=int, default=None, help="runs with embeddings on (default: --repeats)")
     ap.add_argument("--device", default=None, help="embedding device (cpu, cuda)")
     ap.add_argument("--partition-rows", type=int, default=None, help="override the scan's partition_rows")
+    ap.add_argument("--replicate", type=int, default=1, help="scan K copies of each size's store as one log (new ids per copy)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/bench"), help="where logs, stores and outputs go")
     ap.add_argument("--gzip", action=argparse.BooleanOptionalAction, default=True, help="gzip the synthetic logs")
     ap.add_argument("--keep-store", action="store_true", help="keep the last store of each size")
