@@ -19,8 +19,8 @@ agent or key shared by more than ``max_accounts_per_ip`` / ``max_accounts_per_ke
 common SDK agents). Candidate pairs come from an inverted index over these capped tokens, so the work is
 bounded by (tokens × cap²), never all pairs of entities.
 
-A campaign is a connected component of at least ``min_campaign_size`` entities, at least one of which scores
-``campaign_min_score`` on its own. Its score rises with the
+A campaign is a connected component of at least ``min_campaign_size`` entities whose campaign score is at least
+``campaign_min_score``. Its score rises with the
 members' own scores and its size; members get a lift ``1 - (1 - s)(1 - member_lift × campaign score)``.
 """
 
@@ -404,15 +404,15 @@ def form_campaigns(
         members = sorted(members)
         member_edges = edges_of.get(lab, [])
         scores = sorted((score_of.get(m, 0.0) for m in members), reverse=True)
-        if scores[0] < link.campaign_min_score:
-            # Users who share popular prompts form linked groups too; with no member suspicious on its own
-            # such a group is a community of similar users, not a campaign.
-            continue
         # Campaign score: the members' mean, raised by size (many accounts doing the same thing is itself
         # evidence), capped by the best member plus a margin so benign look-alikes cannot add up to a campaign.
         mean = sum(scores) / len(scores)
         size_boost = 1.0 + 0.1 * math.log2(len(members))
         score = min(1.0, mean * size_boost, scores[0] + 0.25)
+        if score < link.campaign_min_score:
+            # Users who share popular prompts form linked groups too (and one account that mixes chat into
+            # its harvest can join them): such a group of mostly ordinary users is not a campaign.
+            continue
         kinds = tuple(sorted({r["kind"] for r in member_edges}))
         cid = "cmp-" + hashlib.sha256("\n".join(members).encode()).hexdigest()[:10]
         shared_fp: set[str] | None = None
