@@ -18,8 +18,13 @@ from extractscan.detectors.base import Detector, ScanContext, ramp, result_frame
 
 
 def alternation(patterns: tuple[str, ...] | list[str]) -> str:
-    """One case-insensitive regex (Rust ``regex`` syntax, as polars uses) matching any of ``patterns``."""
-    return "(?i)(?:" + "|".join(f"(?:{p})" for p in patterns) + ")"
+    """One case-insensitive regex (Rust ``regex`` syntax, as polars uses) matching any of ``patterns``.
+
+    Word boundaries become ASCII ones (``(?-u:\b)``): Rust's lazy DFA cannot run Unicode word boundaries on
+    non-ASCII text and falls back to an engine ~100x slower (measured: 13 s -> 0.1 s over 92k real prompts,
+    same matches). The patterns are English phrases, so an ASCII boundary means the same thing."""
+    body = "|".join(f"(?:{p})" for p in patterns).replace(r"\b", r"(?-u:\b)")
+    return "(?i)(?:" + body + ")"
 
 
 def column(frame: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Expr:
