@@ -72,7 +72,7 @@ class HarvestSegment(Detector):
     id: ClassVar[str] = "ES114"
     name: ClassVar[str] = "harvest_segment"
     summary: ClassVar[str] = "Requests asking for the reasoning and a maximal answer at once, even mixed into ordinary traffic"
-    weight: ClassVar[float] = 2.0
+    weight: ClassVar[float] = 2.5
 
     @dataclass(frozen=True)
     class Params:
@@ -85,8 +85,8 @@ class HarvestSegment(Detector):
         min_segment_requests: int = 3  # client segments smaller than this are not compared on their own
         surprise_lo: float = 3.0  # -log10 tail probability where the score starts to rise
         surprise_hi: float = 5.0  # ... and where it reaches 1
-        share_lo: float = 0.04  # harvest share above p0 where the share factor starts to rise
-        share_hi: float = 0.12  # ... and where it reaches 1
+        share_lo: float = 0.02  # harvest share above p0 where the share factor starts to rise
+        share_hi: float = 0.08  # ... and where it reaches 1
         full_confidence_at: float = 6.0  # harvest requests for full confidence
         evidence_rows: int = 5  # request ids reported
 
