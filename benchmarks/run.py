@@ -104,13 +104,21 @@ def child_scan(store: Path, out: Path, embed: bool, result: Path, device: str | 
     frame_stats: list[Any] = []
     encodes: list[tuple[float, int, bool]] = []  # (seconds, texts, during partitions)
     real_build = scan_mod.build_frame
+    real_load = scan_mod.load_requests
+    rss = _RssSampler()
 
     def build_frame(requests: Any, cfg: Config) -> Any:
-        frame, stats = real_build(requests, cfg)
+        with rss.phase("cluster"):
+            frame, stats = real_build(requests, cfg)
         frame_stats.append(stats)
         return frame, stats
 
+    def load_requests(*a: Any, **kw: Any) -> Any:
+        with rss.phase("load"):
+            return real_load(*a, **kw)
+
     scan_mod.build_frame = build_frame
+    scan_mod.load_requests = load_requests
     if embed:
         from extractscan.cluster import embed as embed_mod
 
@@ -139,8 +147,10 @@ def child_scan(store: Path, out: Path, embed: bool, result: Path, device: str | 
     scan_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     shutil.rmtree(out, ignore_errors=True)
-    api.write_outputs(res, out)
+    with rss.phase("report"):
+        api.write_outputs(res, out)
     report_s = time.perf_counter() - t0
+    rss.stop()
     st = res.stats.stage_seconds
     pre_encode = sum(s for s, _, during in encodes if not during)  # reference sample + model load
     stages = {
@@ -171,9 +181,60 @@ def child_scan(store: Path, out: Path, embed: bool, result: Path, device: str | 
                 "encode_texts": sum(n for _, n, _ in encodes),
                 "flagged": sum(1 for a in res.accounts if a.flagged),
                 "campaigns": len(res.campaigns),
+                "peak_rss_mib_by_phase": rss.peaks(),
             }
         )
     )
+
+
+class _RssSampler:
+    """Samples this process's RSS every 50 ms and keeps the peak per phase: ``load`` (reading a partition
+    from the store), ``cluster`` (building the frame), ``report``, and ``other`` (everything else in the
+    scan: embedding, detectors, scoring, linking)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._phase = "other"
+        self._peak: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._page = os.sysconf("SC_PAGE_SIZE")
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        try:
+            with open("/proc/self/statm") as fh:
+                now = int(fh.read().split()[1]) * self._page
+        except OSError:
+            return
+        self._peak[self._phase] = max(self._peak.get(self._phase, 0), now)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self._sample()
+
+    def phase(self, name: str) -> Any:
+        import contextlib
+
+        @contextlib.contextmanager
+        def cm() -> Any:
+            prev, self._phase = self._phase, name
+            self._sample()
+            try:
+                yield
+            finally:
+                self._sample()
+                self._phase = prev
+
+        return cm()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peaks(self) -> dict[str, float]:
+        return {k: round(v / 2**20, 1) for k, v in sorted(self._peak.items())}
 
 
 def _scan_replicated(store: Path, cfg: Any, copies: int) -> Any:
@@ -315,7 +376,7 @@ def summarise(size: dict[str, Any], key: str) -> dict[str, Any] | None:
         "ingest_rss_mib": max(r["ingest"]["max_rss_mib"] for r in runs),
         "scan_rss_mib": max(r[key]["max_rss_mib"] for r in runs),
         "loads": [r["ingest"]["load_before"][0] for r in runs] + [r[key]["load_before"][0] for r in runs],
-        "input_mb": first["ingest"]["result"]["input_bytes"] / 1e6,
+        "input_mb": first["ingest"]["result"].get("input_bytes", 0) / 1e6,
     }
 
 
