@@ -139,11 +139,14 @@ def child_scan(store: Path, out: Path, embed: bool, result: Path, device: str | 
         cfg = cfg.replace(partition_rows=partition_rows)
     shutil.rmtree(store / "cache", ignore_errors=True)  # cold embedding cache
     t0 = time.perf_counter()
-    copies = int(os.environ.get("BENCH_REPLICATE", "1"))
-    if copies > 1:
-        res = _scan_replicated(store, cfg, copies)
-    else:
-        res = api.scan_store(store, cfg)
+    progress_path = result.with_suffix(".progress")
+
+    def progress(stage: str, done: int, total: int) -> None:
+        # A long run that is stopped still leaves its partitions done and its peak RSS so far.
+        doc = {"stage": stage, "done": done, "total": total, "seconds": time.perf_counter() - t0, "rss": rss.peaks()}
+        progress_path.write_text(json.dumps(doc))
+
+    res = api.scan_store(store, cfg, progress=progress)
     scan_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     shutil.rmtree(out, ignore_errors=True)
@@ -237,23 +240,38 @@ class _RssSampler:
         return {k: round(v / 2**20, 1) for k, v in sorted(self._peak.items())}
 
 
-def _scan_replicated(store: Path, cfg: Any, copies: int) -> Any:
-    """Scan ``copies`` copies of a store as one log: copy k has its identities and record ids suffixed with
-    ``~k`` (new accounts, same traffic shapes; IPs are kept, so copies share infrastructure). It is how the
-    harness measures a scan of 10x the requests without generating and ingesting them (the scan reads the
-    store through the same LazyFrame path as ``api.scan_store``)."""
-    import polars as pl
+def child_grow(src: Path, dst: Path, copies: int, result: Path) -> None:
+    """A store of ``copies`` copies of ``src``'s requests, written through the store's own run / commit
+    (staging, per-day dedupe, zstd Parquet): copy k has its identities and record ids suffixed with ``~k``
+    (new accounts with the same traffic shapes; IPs are kept, so copies share infrastructure). It is how
+    the harness gets a 10M-request store without generating and parsing 10M records; the timing and peak
+    RSS are those of the store-writing half of ingest."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
 
-    from extractscan.scan import scan_frame_source
     from extractscan.store import Store
 
-    st = Store(store)
+    shutil.rmtree(dst, ignore_errors=True)
+    files = [src / f.path for f in Store(src).data_files()]
     ids = ["record_id", "account_id", "principal_id", "api_key_id", "end_user_id", "session_id"]
-    lf = pl.concat(
-        [st.scan().with_columns([(pl.col(c) + f"~{k}").alias(c) for c in ids]) for k in range(copies)],
-        how="vertical",
-    )
-    return scan_frame_source(lf, cfg, embed_cache_dir=st.cache_dir("embeddings"))
+    t0 = time.perf_counter()
+    rows = 0
+    with Store(dst).begin_run({"benchmark": f"{copies} copies of {src}"}) as run:
+        for k in range(copies):
+            for f in files:
+                for batch in pq.ParquetFile(f).iter_batches(batch_size=20_000):
+                    t = pa.Table.from_batches([batch])
+                    for c in ids:
+                        if c in t.column_names:
+                            i = t.column_names.index(c)
+                            t = t.set_column(i, c, pc.binary_join_element_wise(t[c], pa.scalar(f"~{k}"), ""))
+                    if "event_date" in t.column_names:
+                        t = t.drop(["event_date"])
+                    run.write_rows(t)
+                    rows += t.num_rows
+        run.commit()
+    result.write_text(json.dumps({"seconds": time.perf_counter() - t0, "rows": rows, "copies": copies}))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -328,14 +346,21 @@ def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
             rec["ingest"] = ing.to_dict()
             size_runs_file(work, n).write_text(json.dumps(rec["ingest"]))
             print(f"  ingest {ing.wall_s:.1f}s rss {ing.max_rss_mib:.0f} MiB load {ing.load_before[0]:.1f}", file=sys.stderr)
+        scan_store = store
+        if args.grow > 1:
+            grown = work / f"store-{size_label(n)}-x{args.grow}"
+            res = work / "grow.json"
+            g = _check(run_child(_child_argv("grow", str(store), str(grown), str(args.grow), str(res)), res), "grow")
+            rec["grow"] = g.to_dict()
+            print(f"  grow x{args.grow} {g.wall_s:.1f}s rss {g.max_rss_mib:.0f} MiB load {g.load_before[0]:.1f}", file=sys.stderr)
+            scan_store = grown
         for embed in modes:
             if embed and r >= args.embed_repeats:
                 continue
             res = work / "scan.json"
-            argv = ["scan", str(store), str(work / f"out-{size_label(n)}"), "1" if embed else "0", args.device or ""]
+            argv = ["scan", str(scan_store), str(work / f"out-{size_label(n)}"), "1" if embed else "0", args.device or ""]
             argv += [str(args.partition_rows or ""), str(res)]
-            env = {"BENCH_REPLICATE": str(args.replicate)}
-            sc = _check(run_child(_child_argv(*argv), res, env=env), "scan")
+            sc = _check(run_child(_child_argv(*argv), res), "scan")
             rec["scan_embed" if embed else "scan"] = sc.to_dict()
             print(
                 f"  scan embed={embed} {sc.wall_s:.1f}s rss {sc.max_rss_mib:.0f} MiB load {sc.load_before[0]:.1f}",
@@ -344,10 +369,10 @@ def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
         runs.append(rec)
     if not args.keep_store:
         shutil.rmtree(store, ignore_errors=True)
-    label = size_label(n) + (f" x{args.replicate}" if args.replicate > 1 else "")
+    label = size_label(n) + (f" x{args.grow}" if args.grow > 1 else "")
     if args.partition_rows:
         label += f" (partitions of {size_label(args.partition_rows)})"
-    return {"size": n, "label": label, "data": str(data), "synth": synth, "runs": runs, "replicate": args.replicate}
+    return {"size": n, "label": label, "data": str(data), "synth": synth, "runs": runs, "grow": args.grow}
 
 
 def summarise(size: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -422,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "_child":  # _child ingest DATA STORE RESULT | _child scan STORE OUT 0|1 DEVICE ROWS RESULT
         if argv[1] == "ingest":
             child_ingest(Path(argv[2]), Path(argv[3]), Path(argv[4]))
+        elif argv[1] == "grow":
+            child_grow(Path(argv[2]), Path(argv[3]), int(argv[4]), Path(argv[5]))
         else:
             rows = int(argv[6] or 0) if len(argv) > 7 else 0  # (ROWS absent: a harness started before it existed)
             child_scan(Path(argv[2]), Path(argv[3]), argv[4] == "1", Path(argv[-1]), argv[5] or None, rows or None)
@@ -433,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--embed-repeats", type=int, default=None, help="runs with embeddings on (default: --repeats)")
     ap.add_argument("--device", default=None, help="embedding device (cpu, cuda)")
     ap.add_argument("--partition-rows", type=int, default=None, help="override the scan's partition_rows")
-    ap.add_argument("--replicate", type=int, default=1, help="scan K copies of each size's store as one log (new ids per copy)")
+    ap.add_argument("--grow", type=int, default=1, help="scan a store of K id-suffixed copies of each size's store")
     ap.add_argument("--work", type=Path, default=Path("/tmp/bench"), help="where logs, stores and outputs go")
     ap.add_argument("--gzip", action=argparse.BooleanOptionalAction, default=True, help="gzip the synthetic logs")
     ap.add_argument("--keep-store", action="store_true", help="keep the last store of each size")
