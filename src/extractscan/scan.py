@@ -95,7 +95,7 @@ def scan_frame_source(
     if need_embed:
         from extractscan.cluster.embed import Embedder, EmbeddingCache
 
-        embedder = Embedder(cfg.embed)
+        embedder = Embedder(cfg.embed, progress=progress)
         cache = EmbeddingCache(embed_cache_dir) if embed_cache_dir is not None else None
         ref_texts = _reference_texts(lf, cfg, entity, s_since, s_until)
         reference, hits = _encode(ref_texts, embedder, cache)
@@ -213,6 +213,8 @@ def scan_frame_source(
     contrib = contributions(long, combined, weights, cfg.scoring)
     t0 = timer.add("score", t0)
 
+    if progress:
+        progress("scoring", 1, 1)
     # Campaign linking.
     campaigns: list = []
     membership: dict[str, str] = {}

@@ -49,6 +49,14 @@ def test_encode_real_model(embedder: Embedder) -> None:
     assert embedder.encode([]).shape == (0, embedder.dimension)
 
 
+def test_progress_reports_chunks_and_keeps_vectors(embedder: Embedder) -> None:
+    seen: list[tuple[str, int, int]] = []
+    chunked = Embedder(embedder.cfg, progress=lambda s, d, t: seen.append((s, d, t)))
+    chunked.PROGRESS_CHUNK = 4
+    np.testing.assert_allclose(chunked.encode(TEXTS), embedder.encode(TEXTS), atol=1e-5)
+    assert seen == [("embedding", 4, 10), ("embedding", 8, 10), ("embedding", 10, 10)]
+
+
 def test_cache_hits_and_misses(tmp_path: Path, embedder: Embedder) -> None:
     cache = EmbeddingCache(tmp_path / "cache")
     first = cache.get_or_compute(TEXTS[:6] + TEXTS[:2], embedder)  # duplicates embedded once

@@ -99,10 +99,14 @@ def model_fingerprint(path: Path) -> str:
 class Embedder:
     """Lazily loaded sentence-transformers model (see the module docstring)."""
 
-    def __init__(self, cfg: EmbedConfig | None = None) -> None:
+    # Texts per encode call when a progress callback is set (the bar moves; results are per text).
+    PROGRESS_CHUNK = 512
+
+    def __init__(self, cfg: EmbedConfig | None = None, progress: Any = None) -> None:
         self.cfg = cfg or EmbedConfig()
         self._model: Any = None
         self._model_id: str | None = None
+        self.progress = progress  # optional callback (stage, done, total), e.g. the CLI's progress bar
 
     @property
     def model_path(self) -> Path:
@@ -166,15 +170,23 @@ class Embedder:
         import torch
 
         torch.manual_seed(0)
+        items = [t if t is not None else "" for t in texts]
+        step = self.PROGRESS_CHUNK if self.progress is not None else max(1, len(items))
+        parts = []
         with torch.inference_mode():
-            vecs = model.encode(
-                [t if t is not None else "" for t in texts],
-                batch_size=batch_size_for(self.cfg),
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            )
-        vecs = np.asarray(vecs, dtype=np.float32)
+            for start in range(0, len(items), step):
+                parts.append(
+                    model.encode(
+                        items[start : start + step],
+                        batch_size=batch_size_for(self.cfg),
+                        convert_to_numpy=True,
+                        normalize_embeddings=True,
+                        show_progress_bar=False,
+                    )
+                )
+                if self.progress is not None:
+                    self.progress("embedding", min(start + step, len(items)), len(items))
+        vecs = np.asarray(np.concatenate(parts) if len(parts) > 1 else parts[0], dtype=np.float32)
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)
         return np.divide(vecs, norms, out=np.zeros_like(vecs), where=norms > 0)
 
