@@ -105,20 +105,22 @@ def load_requests(
     ecol = ENTITY_COLUMNS[entity]
     present = set(lf.collect_schema().names())
     cols = [c for c in FRAME_SOURCE_COLUMNS if c in present]
-    q = lf.select(cols).with_columns(
-        pl.col(ecol).alias("entity_id"),
-        (pl.col("event_time").dt.epoch("us").cast(pl.Float64) / 1e6).alias("ts"),
-    )
-    # Rows without the chosen identity cannot be attributed to an entity: they are counted by the scan
-    # (ScanResult.unattributed_requests) and left out here.
-    q = q.filter(pl.col("entity_id").is_not_null())
-    if since is not None:
-        q = q.filter(pl.col("ts") >= since)
-    if until is not None:
-        q = q.filter(pl.col("ts") < until)
+    ts = pl.col("event_time").dt.epoch("us").cast(pl.Float64) / 1e6
+    # The lazy filters are on the store's own columns, so polars pushes them into the Parquet reader and
+    # only the partition's rows are decoded. Filtering on the derived entity_id / ts columns, or adding an
+    # is_not_null filter, made polars decode every row of the store first: 3.5 GiB to read one 207k-row
+    # partition of a 10M-request store, 0.5 GiB this way (polars 2.1).
+    q = lf.select(cols)
     if n_partitions > 1:
-        q = q.filter(partition_expr("entity_id", n_partitions) == partition)
-    return q.collect()
+        q = q.filter(partition_expr(ecol, n_partitions) == partition)
+    if since is not None:
+        q = q.filter(ts >= since)
+    if until is not None:
+        q = q.filter(ts < until)
+    # Rows without the chosen identity cannot be attributed to an entity: they are counted by the scan
+    # (ScanResult.unattributed_requests) and left out here (few rows: filtered after reading).
+    df = q.collect().filter(pl.col(ecol).is_not_null())
+    return df.with_columns(pl.col(ecol).alias("entity_id"), ts.alias("ts"))
 
 
 def build_frame(requests: pl.DataFrame, cfg: Config) -> tuple[pl.DataFrame, FrameStats]:
