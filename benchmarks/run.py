@@ -350,10 +350,16 @@ def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
         if args.grow > 1:
             grown = work / f"store-{size_label(n)}-x{args.grow}"
             res = work / "grow.json"
-            g = _check(run_child(_child_argv("grow", str(store), str(grown), str(args.grow), str(res)), res), "grow")
-            rec["grow"] = g.to_dict()
-            print(f"  grow x{args.grow} {g.wall_s:.1f}s rss {g.max_rss_mib:.0f} MiB load {g.load_before[0]:.1f}", file=sys.stderr)
-            scan_store = grown
+            if args.reuse_store and (grown / "manifest.json").exists() and res.exists():
+                rec["grow"] = {**json.loads(res.with_suffix(".run.json").read_text()), "reused": True}
+                scan_store = grown
+            else:
+                g = _check(run_child(_child_argv("grow", str(store), str(grown), str(args.grow), str(res)), res), "grow")
+                rec["grow"] = g.to_dict()
+                res.with_suffix(".run.json").write_text(json.dumps(rec["grow"]))
+                msg = f"  grow x{args.grow} {g.wall_s:.1f}s rss {g.max_rss_mib:.0f} MiB load {g.load_before[0]:.1f}"
+                print(msg, file=sys.stderr)
+                scan_store = grown
         for embed in modes:
             if embed and r >= args.embed_repeats:
                 continue
