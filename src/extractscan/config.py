@@ -99,7 +99,7 @@ class LinkConfig:
     max_accounts_per_key: int = 25
     infra_min_score: float = 0.3  # infrastructure-only edges link entities that both score at least this
     min_campaign_size: int = 2
-    campaign_min_score: float = 0.3  # a linked group is reported as a campaign only when its score is at least this
+    campaign_min_score: float = 0.5  # a linked group is reported as a campaign only when its score is at least this
     min_frame_words: int = 4  # a swept template frame needs this many constant words to be a link token
     min_frame_fills: int = 3  # ... and this many distinct prompts through it in one entity
     frame_min_sync: int = 4  # shared (template, time bucket) pairs that corroborate a shared frame (or shared infra)

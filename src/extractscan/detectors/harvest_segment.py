@@ -10,7 +10,7 @@ import polars as pl
 from scipy.stats import binom
 
 from extractscan.detectors.base import Detector, ScanContext, ramp, result_frame, volume_confidence
-from extractscan.detectors.reasoning_elicitation import ELICIT_REGEX, column, pct, population_baseline
+from extractscan.detectors.reasoning_elicitation import ELICIT_REGEX, column, pct
 from extractscan.detectors.rubric_grading import RUBRIC_REGEX
 
 _FEATURES: dict[str, pl.DataType] = {
@@ -45,9 +45,9 @@ class HarvestSegment(Detector):
     (the ES106 elicitation or ES107 rubric phrase sets match its user or system text) *and* is built for a
     long answer (``max_output_tokens`` >= ``high_max_tokens``, >= ``long_output_tokens`` output tokens, ``n``
     > 1 or logprobs). ``k`` of an account's ``n`` requests are harvest requests; the population rate ``p0`` is
-    the median share over accounts with at least ``min_requests`` requests, at least ``prior_rate`` and at most
-    ``max_rate``. The surprise is ``-log10 P(X >= k)`` for X ~ Binomial(n, p0): the same for the account's
-    client segment (requests sharing one user agent and API key) with the highest harvest share, less
+    the ``population_quantile`` of the shares of accounts with at least ``min_requests`` requests, at least
+    ``prior_rate`` and at most ``max_rate``. The surprise is ``-log10 P(X >= k)`` for X ~ Binomial(n, p0): the
+    same for the account's client segment (requests sharing one user agent and API key) with the highest harvest share, less
     ``log10`` of the number of segments compared (a multiple-testing correction). ``value`` is the larger
     surprise; the score ramps it from ``surprise_lo`` to ``surprise_hi``, multiplied by a ramp of the harvest
     share in excess of ``p0`` (the account's, or the segment's when that wins) from ``share_lo`` to
@@ -81,7 +81,8 @@ class HarvestSegment(Detector):
         prior_rate: float = 0.01  # the population harvest rate is never taken below this
         max_rate: float = 0.1  # ... nor above this (a campaign-heavy population must not make it normal)
         min_requests: int = 10  # accounts with fewer requests do not enter the population rate
-        min_population: int = 5  # accounts needed to use the population median (else prior_rate)
+        min_population: int = 5  # accounts needed to use the population rate (else prior_rate)
+        population_quantile: float = 0.25  # the population rate: this quantile of the accounts' harvest shares
         min_segment_requests: int = 3  # client segments smaller than this are not compared on their own
         surprise_lo: float = 3.0  # -log10 tail probability where the score starts to rise
         surprise_hi: float = 5.0  # ... and where it reaches 1
@@ -157,10 +158,11 @@ class HarvestSegment(Detector):
         if features.height == 0:
             return result_frame(pl.DataFrame(schema={"entity_id": pl.String()}))
         df = features.with_columns((pl.col("k") / pl.col("n").cast(pl.Float64)).alias("share"))
-        p0 = population_baseline(
-            df, "share", min_requests=p.min_requests, min_population=p.min_population, prior=0.0, cap=p.max_rate
-        )
-        p0 = max(p0, p.prior_rate)
+        # A low quantile, not the median: in a short window or a small population, extraction accounts can be
+        # half of the accounts with enough requests, and must not make harvesting look normal.
+        ref = df.filter(pl.col("n") >= p.min_requests)["share"].drop_nulls().drop_nans()
+        q = float(ref.quantile(p.population_quantile) or 0.0) if ref.len() >= p.min_population else 0.0
+        p0 = min(max(q, p.prior_rate), p.max_rate)
         acct = binomial_surprise(df["k"].to_numpy(), df["n"].to_numpy(), p0)
         segs = df["segments"].to_numpy().astype(np.float64)
         seg = binomial_surprise(df["seg_k"].to_numpy(), df["seg_n"].to_numpy(), p0) - np.log10(np.maximum(segs, 1.0))
