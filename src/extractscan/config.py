@@ -124,7 +124,7 @@ class ReportConfig:
 @dataclass(frozen=True)
 class Config:
     seed: int = 0  # seeds every sampled or randomised step: same input + seed -> same output
-    partition_rows: int = 2_000_000  # requests per scan partition (entities are split by id hash)
+    partition_rows: int = 250_000  # requests per scan partition (entities split by id hash): bounds scan memory
     ingest: IngestConfig = field(default_factory=IngestConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)

@@ -8,6 +8,7 @@ scores, links campaigns and ranks. Memory is bounded by one partition plus the p
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -98,8 +99,11 @@ def scan_frame_source(
         embedder = Embedder(cfg.embed, progress=progress)
         cache = EmbeddingCache(embed_cache_dir) if embed_cache_dir is not None else None
         ref_texts = _reference_texts(lf, cfg, entity, s_since, s_until)
+        # One budget for the whole scan: the reference counts against max_texts and each partition gets the
+        # rest in proportion to its requests (a per-partition cap would multiply with the partition count).
+        account_budget = max(0, cfg.embed.max_texts - len(ref_texts))
         reference, hits = _encode(ref_texts, embedder, cache)
-        embedded += len(ref_texts)
+        embedded += len(ref_texts) - hits  # cached vectors are counted as hits, not as embedded
         cache_hits += hits
         for d in detectors:
             if d.exemplars:
@@ -124,7 +128,8 @@ def scan_frame_source(
         t0 = timer.add("cluster", t0)
         emb = None
         if need_embed and embedder is not None:
-            frame, vectors, hits, n_new = _embed_partition(frame, cfg, embedder, cache)
+            share = requests.height / max(1, total_rows - unattributed)
+            frame, vectors, hits, n_new = _embed_partition(frame, cfg, embedder, cache, int(account_budget * share))
             embedded += n_new
             cache_hits += hits
             emb = EmbeddingSet(vectors=vectors, reference=reference, exemplar_vectors=exemplar_vectors)
@@ -306,12 +311,15 @@ def _encode(texts: list[str], embedder: Any, cache: Any) -> tuple[np.ndarray, in
     return np.asarray(embedder.encode(texts), dtype=np.float32), 0
 
 
-def _embed_partition(frame: pl.DataFrame, cfg: Config, embedder: Any, cache: Any) -> tuple[pl.DataFrame, np.ndarray, int, int]:
+def _embed_partition(
+    frame: pl.DataFrame, cfg: Config, embedder: Any, cache: Any, budget: int
+) -> tuple[pl.DataFrame, np.ndarray, int, int]:
     from extractscan.cluster.embed import embedding_plan
 
     # The population reference is sampled once for the whole scan, so only the per-account part of the
-    # budget is taken here.
-    plan = embedding_plan(frame.select("row_id", "entity_id", "cluster_id", "text"), cfg.embed, seed=cfg.seed)
+    # budget is planned here: at most ``budget`` texts for this partition.
+    plan_cfg = dataclasses.replace(cfg.embed, max_texts=budget, reference_sample=0)
+    plan = embedding_plan(frame.select("row_id", "entity_id", "cluster_id", "text"), plan_cfg, seed=cfg.seed)
     chosen_ids = plan.filter(pl.col("for_account"))["row_id"].cast(frame.schema["row_id"])
     sel = frame.filter(pl.col("row_id").is_in(chosen_ids.implode())).sort("row_id")
     texts = sel["text"].to_list()
