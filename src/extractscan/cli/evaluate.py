@@ -10,9 +10,10 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from rich.console import Console
 from rich.table import Table
 
-from extractscan.cli._common import console, fail, get_config
+from extractscan.cli._common import fail, get_config
 from extractscan.evaluate import evaluate, load_labels, queries_until_flagged
 
 
@@ -64,7 +65,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             sys.stdout.write(json.dumps(ev.to_dict(), indent=2, sort_keys=True) + "\n")
             return
-        con = console()
+        # The evaluation is this command's output: stdout, so that `evaluate ... > eval.txt` keeps it.
+        con = Console(highlight=False, soft_wrap=True)
         con.print(
             f"accounts {ev.accounts} (positives {ev.positives}, negatives {ev.negatives}, not in scan {ev.unscored_labelled})\n"
             f"AUROC {_fmt(ev.auroc)}  AP {_fmt(ev.average_precision)}  TPR {_fmt(ev.tpr)}  FPR {_fmt(ev.fpr)}\n"
