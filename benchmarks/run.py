@@ -119,6 +119,8 @@ def child_scan(store: Path, out: Path, embed: bool, result: Path, device: str | 
 
     scan_mod.build_frame = build_frame
     scan_mod.load_requests = load_requests
+    if os.environ.get("BENCH_DETACH") == "1":
+        _detach_partition_outputs(scan_mod)
     if embed:
         from extractscan.cluster import embed as embed_mod
 
@@ -188,6 +190,41 @@ def child_scan(store: Path, out: Path, embed: bool, result: Path, device: str | 
             }
         )
     )
+
+
+def _detach(df: Any) -> Any:
+    """A copy of ``df`` with fresh buffers: polars string columns are views, and a small table derived
+    from a partition's frame (a cluster's representative text, an entity id) otherwise keeps the whole
+    frame's string buffers alive after the frame is dropped."""
+    import polars as pl
+
+    return pl.from_arrow(df.to_arrow()) if isinstance(df, pl.DataFrame) else df
+
+
+def _detach_partition_outputs(scan_mod: Any) -> None:
+    """``--detach`` (an experiment, not the shipped scan): copy what the scan keeps of each partition —
+    detector features and the campaign-linking parts — so that memory stays flat across partitions.
+    Results are unchanged (a copy of the same values)."""
+    real_enabled = scan_mod.enabled_detectors
+    real_parts = scan_mod.partition_link_parts
+    real_fp = scan_mod.template_fingerprints
+
+    def enabled_detectors(*a: Any, **kw: Any) -> Any:
+        dets = real_enabled(*a, **kw)
+        for d in dets:
+            feats = d.features
+            d.features = lambda frame, ctx, _f=feats: _detach(_f(frame, ctx))
+        return dets
+
+    def partition_link_parts(*a: Any, **kw: Any) -> Any:
+        return tuple(_detach(t) for t in real_parts(*a, **kw))
+
+    def template_fingerprints(*a: Any, **kw: Any) -> Any:
+        return _detach(real_fp(*a, **kw))
+
+    scan_mod.enabled_detectors = enabled_detectors
+    scan_mod.partition_link_parts = partition_link_parts
+    scan_mod.template_fingerprints = template_fingerprints
 
 
 class _RssSampler:
@@ -366,7 +403,7 @@ def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
             res = work / "scan.json"
             argv = ["scan", str(scan_store), str(work / f"out-{size_label(n)}"), "1" if embed else "0", args.device or ""]
             argv += [str(args.partition_rows or ""), str(res)]
-            sc = _check(run_child(_child_argv(*argv), res), "scan")
+            sc = _check(run_child(_child_argv(*argv), res, env={"BENCH_DETACH": "1" if args.detach else "0"}), "scan")
             rec["scan_embed" if embed else "scan"] = sc.to_dict()
             print(
                 f"  scan embed={embed} {sc.wall_s:.1f}s rss {sc.max_rss_mib:.0f} MiB load {sc.load_before[0]:.1f}",
@@ -378,6 +415,8 @@ def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
     label = size_label(n) + (f" x{args.grow}" if args.grow > 1 else "")
     if args.partition_rows:
         label += f" (partitions of {size_label(args.partition_rows)})"
+    if args.detach:
+        label += " (detached partition outputs)"
     return {"size": n, "label": label, "data": str(data), "synth": synth, "runs": runs, "grow": args.grow}
 
 
@@ -466,6 +505,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--embed-repeats", type=int, default=None, help="runs with embeddings on (default: --repeats)")
     ap.add_argument("--device", default=None, help="embedding device (cpu, cuda)")
     ap.add_argument("--partition-rows", type=int, default=None, help="override the scan's partition_rows")
+    ap.add_argument("--detach", action="store_true", help="experiment: copy what the scan keeps of each partition (see _detach)")
     ap.add_argument("--grow", type=int, default=1, help="scan a store of K id-suffixed copies of each size's store")
     ap.add_argument("--work", type=Path, default=Path("/tmp/bench"), help="where logs, stores and outputs go")
     ap.add_argument("--gzip", action=argparse.BooleanOptionalAction, default=True, help="gzip the synthetic logs")
