@@ -143,7 +143,7 @@ def scan_frame_source(
             window[1] = max(window[1], float(ts.max()))  # type: ignore[arg-type]
         ctx_p = base_ctx.with_embeddings(emb)
         for d in detectors:
-            feats[d.id].append(d.features(frame, ctx_p))
+            feats[d.id].append(_detach(d.features(frame, ctx_p)))
         t0 = timer.add("detect", t0)
         ent_parts.append(
             frame.group_by("entity_id").agg(
@@ -153,10 +153,11 @@ def scan_frame_source(
             )
         )
         c, b, i = partition_link_parts(frame, cfg.link, cfg.cluster)
-        clus_parts.append(c)
-        buck_parts.append(b)
-        infra_parts.append(i)
-        fp_parts.append(template_fingerprints(frame))
+        clus_parts.append(_detach(c))
+        buck_parts.append(_detach(b))
+        infra_parts.append(_detach(i))
+        fp_parts.append(_detach(template_fingerprints(frame)))
+        ent_parts[-1] = _detach(ent_parts[-1])
         t0 = timer.add("link", t0)
         if progress:
             progress("partitions", p + 1, n_parts)
@@ -268,6 +269,16 @@ def scan_frame_source(
         campaigns=tuple(campaigns),
         detectors=detectors_meta,
     )
+
+
+def _detach(df: pl.DataFrame) -> pl.DataFrame:
+    """A copy of ``df`` with its own buffers. Polars string columns are views into their source's buffers:
+    a small per-entity table derived from a partition's frame (an entity id, a representative text, an
+    example prompt) would otherwise keep that whole partition's text alive after the frame is dropped, and
+    the scan's memory would grow with every partition instead of staying flat."""
+    out = pl.from_arrow(df.to_arrow())
+    assert isinstance(out, pl.DataFrame)
+    return out
 
 
 def _global_clusters(clusters: pl.DataFrame, cfg: Config) -> pl.DataFrame:
