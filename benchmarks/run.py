@@ -119,6 +119,11 @@ def child_scan(store: Path, out: Path, embed: bool, result: Path, device: str | 
 
     scan_mod.build_frame = build_frame
     scan_mod.load_requests = load_requests
+    # The cross-account steps after the partition loop, each its own RSS phase.
+    for name in ("combine", "contributions", "_global_clusters", "link_tokens", "build_edges", "form_campaigns", "_findings"):
+        real = getattr(scan_mod, name, None)
+        if real is not None:
+            setattr(scan_mod, name, _in_phase(rss, name.lstrip("_"), real))
     if os.environ.get("BENCH_DETACH") == "1":
         _detach_partition_outputs(scan_mod)
     if embed:
@@ -190,6 +195,14 @@ def child_scan(store: Path, out: Path, embed: bool, result: Path, device: str | 
             }
         )
     )
+
+
+def _in_phase(rss: Any, phase: str, fn: Any) -> Any:
+    def wrapped(*a: Any, **kw: Any) -> Any:
+        with rss.phase(phase):
+            return fn(*a, **kw)
+
+    return wrapped
 
 
 def _detach(df: Any) -> Any:
