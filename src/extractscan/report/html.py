@@ -12,7 +12,7 @@ import math
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from extractscan.findings import AccountFinding, Campaign, ScanResult
+from extractscan.findings import AccountFinding, Campaign, DetectorResult, ScanResult
 from extractscan.report.safe import html_text, terminal_text
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
@@ -314,6 +314,25 @@ def _bar(label: str, value: float, cls: str = "") -> str:
     )
 
 
+
+def detector_evidence(d: DetectorResult, examples: int) -> list[str]:
+    """One detector's evidence as HTML parts (score bars, summary, example prompts, request ids), every
+    string escaped: shared by the scan report and the investigation page."""
+    parts = [
+        "<div class=bars>"
+        + _bar("score", d.score)
+        + _bar("confidence", d.confidence, "c")
+        + _bar("contribution", d.contribution, "k")
+        + "</div>",
+        f"<p>{_text(d.summary, 600)}</p>",
+    ]
+    parts.extend(f"<pre>{_block(ex)}</pre>" for ex in d.examples[:examples])
+    if d.request_ids:
+        more = f" (+{len(d.request_ids) - 10})" if len(d.request_ids) > 10 else ""
+        ids = ", ".join(_text(r, 90) for r in d.request_ids[:10])
+        parts.append(f"<p class=ids>request ids: {ids}{more}</p>")
+    return parts
+
 def _account(a: AccountFinding, examples: int) -> str:
     head = (
         f"#{a.rank:d} {_text(a.entity_id, 120)} — score {_num(a.score):.2f} "
@@ -334,20 +353,7 @@ def _account(a: AccountFinding, examples: int) -> str:
     ]
     for d in sorted(a.detectors, key=lambda d: (-_num(d.contribution), d.detector_id)):
         parts.append(f"<div class=det><b>{_text(d.name, 60)}</b> <code>{_text(d.detector_id, 20)}</code>")
-        parts.append(
-            "<div class=bars>"
-            + _bar("score", d.score)
-            + _bar("confidence", d.confidence, "c")
-            + _bar("contribution", d.contribution, "k")
-            + "</div>"
-        )
-        parts.append(f"<p>{_text(d.summary, 600)}</p>")
-        for ex in d.examples[:examples]:
-            parts.append(f"<pre>{_block(ex)}</pre>")
-        if d.request_ids:
-            more = f" (+{len(d.request_ids) - 10})" if len(d.request_ids) > 10 else ""
-            ids = ", ".join(_text(r, 90) for r in d.request_ids[:10])
-            parts.append(f"<p class=ids>request ids: {ids}{more}</p>")
+        parts.extend(detector_evidence(d, examples))
         if d.cluster_ids:
             parts.append(f"<p class=ids>clusters: {', '.join(_text(c, 40) for c in d.cluster_ids[:20])}</p>")
         parts.append("</div>")

@@ -16,7 +16,6 @@ from extractscan.report.html import (
     _EDGE_COLOURS,
     _JS,
     CSP,
-    _bar,
     _block,
     _num,
     _sev,
@@ -24,6 +23,7 @@ from extractscan.report.html import (
     _text,
     _ts,
     campaign_graph,
+    detector_evidence,
 )
 
 _EXTRA_CSS = """
@@ -123,19 +123,7 @@ def _evidence(inv: Investigation, examples: int) -> str:
             f"<details{opened}><summary>{_text(d.name, 60)} <code>{_text(d.detector_id, 20)}</code> — score "
             f"{_num(d.score):.2f}, contribution {_num(d.contribution):.2f}</summary><div class=det>"
         )
-        parts.append(
-            "<div class=bars>"
-            + _bar("score", d.score)
-            + _bar("confidence", d.confidence, "c")
-            + _bar("contribution", d.contribution, "k")
-            + "</div>"
-        )
-        parts.append(f"<p>{_text(d.summary, 600)}</p>")
-        for ex in d.examples[:examples]:
-            parts.append(f"<pre>{_block(ex)}</pre>")
-        if d.request_ids:
-            more = f" (+{len(d.request_ids) - 10})" if len(d.request_ids) > 10 else ""
-            parts.append(f"<p class=ids>request ids: {', '.join(_text(r, 90) for r in d.request_ids[:10])}{more}</p>")
+        parts.extend(detector_evidence(d, examples))
         parts.append("</div></details>")
     return "".join(parts)
 
