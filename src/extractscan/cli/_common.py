@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import NoReturn
 
@@ -12,6 +13,16 @@ from rich.console import Console
 from rich.markup import escape
 
 from extractscan.config import Config, ConfigError, load_config
+
+
+class Entity(str, Enum):
+    """What a scan scores (``--entity``): the canonical identity columns."""
+
+    account = "account"
+    principal = "principal"
+    api_key = "api_key"
+    end_user = "end_user"
+
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -11,14 +11,7 @@ from typing import Annotated
 
 import typer
 
-from extractscan.cli._common import EXIT_USAGE, console, fail, get_config
-
-
-class Entity(str, Enum):
-    account = "account"
-    principal = "principal"
-    api_key = "api_key"
-    end_user = "end_user"
+from extractscan.cli._common import EXIT_USAGE, Entity, console, fail, get_config
 
 
 class Format(str, Enum):

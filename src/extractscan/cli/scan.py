@@ -12,17 +12,10 @@ from typing import Annotated
 import typer
 
 from extractscan import api
-from extractscan.cli._common import EXIT_FINDINGS, EXIT_USAGE, console, fail, get_config
+from extractscan.cli._common import EXIT_FINDINGS, EXIT_USAGE, Entity, console, fail, get_config
 from extractscan.cli._progress import ingest_callback, stage_progress
 from extractscan.findings import ScanResult
 from extractscan.suppressions import Suppression
-
-
-class Entity(str, Enum):
-    account = "account"
-    principal = "principal"
-    api_key = "api_key"
-    end_user = "end_user"
 
 
 class StdoutFormat(str, Enum):
