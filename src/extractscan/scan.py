@@ -303,13 +303,20 @@ def _reference_texts(lf: pl.LazyFrame, cfg: Config, entity: str, since: float | 
         q = q.filter(pl.col("event_time").dt.epoch("us") >= int(since * 1e6))
     if until is not None:
         q = q.filter(pl.col("event_time").dt.epoch("us") < int(until * 1e6))
-    ref = (
-        q.select("record_id", "last_user_text")
+    # Ids first, then the few texts: selecting the texts up front would read every prompt of the store.
+    ids = (
+        q.select("record_id")
         .with_columns(pl.col("record_id").hash(seed=cfg.seed + 101).alias("_h"))
         .bottom_k(cfg.embed.reference_sample, by="_h")
-        .sort("_h")
         .collect()
     )
+    texts = (
+        q.filter(pl.col("record_id").is_in(ids["record_id"].implode()))
+        .group_by("record_id")
+        .agg(pl.col("last_user_text").min())  # one text per id, deterministically
+        .collect()
+    )
+    ref = ids.join(texts, on="record_id", how="inner").sort("_h", "record_id")
     return ref["last_user_text"].to_list()
 
 
