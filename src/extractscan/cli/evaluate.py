@@ -14,7 +14,6 @@ from rich.console import Console
 from rich.table import Table
 
 from extractscan.cli._common import fail, get_config
-from extractscan.evaluate import evaluate, load_labels, queries_until_flagged
 
 
 def _fmt(v: float | None) -> str:
@@ -51,6 +50,9 @@ def register(app: typer.Typer) -> None:
             fail(f"no accounts.parquet in {out} (run `extractscan scan` first)")
         if not labels.exists():
             fail(f"no such labels file: {labels}")
+        # Imported here: evaluate.py pulls in scipy.stats, which every other command would pay for at start-up.
+        from extractscan.evaluate import evaluate, load_labels, queries_until_flagged
+
         lab = load_labels(labels)
         ev = evaluate(pl.read_parquet(acc_path), lab, diluted_min_share=diluted_min_share)
         if store is not None:
