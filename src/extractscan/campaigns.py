@@ -297,7 +297,7 @@ def semantic_edges(
     if not link.semantic or len(vectors) == 0:
         return empty
     suspicious = set(base_scores.filter(pl.col("base_score") >= link.infra_min_score)["entity_id"].to_list())
-    keep = np.array([e in suspicious for e in entity_ids.tolist()], dtype=bool)
+    keep = np.isin(np.asarray(entity_ids, dtype=str), np.array(sorted(suspicious), dtype=str))
     if keep.sum() < 2:
         return empty
     X = np.asarray(vectors, dtype=np.float32)[keep]
