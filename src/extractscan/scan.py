@@ -33,7 +33,7 @@ from extractscan.config import Config
 from extractscan.detectors.base import Detector, EmbeddingSet, ScanContext, result_frame
 from extractscan.detectors.registry import enabled_detectors, weight_of
 from extractscan.findings import RESULT_VERSION, AccountFinding, DetectorResult, ScanResult, ScanStats
-from extractscan.prepare import ENTITY_COLUMNS, build_frame, load_requests
+from extractscan.prepare import ENTITY_COLUMNS, build_frame, load_requests, split_requests
 from extractscan.scoring import clamp01, combine, contributions, explain, lifted, severity
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -69,8 +69,13 @@ def scan_frame_source(
     progress: Progress | None = None,
     manifest: list[dict[str, Any]] | None = None,
     embed_cache_dir: Any = None,
+    work_dir: Any = None,
 ) -> ScanResult:
-    """Scan the requests of a LazyFrame in the canonical schema (normally ``Store.scan()``)."""
+    """Scan the requests of a LazyFrame in the canonical schema (normally ``Store.scan()``).
+
+    With more than one partition the requests are first split into per-partition files in a temporary
+    folder under ``work_dir`` (the system's temporary folder when None), deleted when the scan ends.
+    """
     timer = _Timer()
     t0 = time.perf_counter()
     s_since, s_until = _epoch(since), _epoch(until)
@@ -117,50 +122,64 @@ def scan_frame_source(
     sem_vectors: list[np.ndarray] = []
     lsh_c = lsh_k = 0
     window = [math.inf, -math.inf]
-    for p in range(n_parts):
-        requests = load_requests(lf, entity=entity, since=s_since, until=s_until, partition=p, n_partitions=n_parts)
-        t0 = timer.add("load", t0)
-        if requests.is_empty():
-            continue
-        frame, fstats = build_frame(requests, cfg)
-        lsh_c += fstats.lsh_candidates
-        lsh_k += fstats.lsh_confirmed
-        t0 = timer.add("cluster", t0)
-        emb = None
-        if need_embed and embedder is not None:
-            share = requests.height / max(1, total_rows - unattributed)
-            frame, vectors, hits, n_new = _embed_partition(frame, cfg, embedder, cache, int(account_budget * share))
-            embedded += n_new
-            cache_hits += hits
-            emb = EmbeddingSet(vectors=vectors, reference=reference, exemplar_vectors=exemplar_vectors)
-            owners = frame.filter(pl.col("embedding_row").is_not_null()).sort("embedding_row")["entity_id"]
-            sem_entities.append(owners.to_numpy().astype(object))
-            sem_vectors.append(vectors)
-            t0 = timer.add("embed", t0)
-        ts = frame["ts"].drop_nulls()
-        if len(ts):
-            window[0] = min(window[0], float(ts.min()))  # type: ignore[arg-type]
-            window[1] = max(window[1], float(ts.max()))  # type: ignore[arg-type]
-        ctx_p = base_ctx.with_embeddings(emb)
-        for d in detectors:
-            feats[d.id].append(_detach(d.features(frame, ctx_p)))
-        t0 = timer.add("detect", t0)
-        ent_parts.append(
-            frame.group_by("entity_id").agg(
-                pl.len().alias("n_requests"),
-                pl.col("ts").min().alias("first_seen"),
-                pl.col("ts").max().alias("last_seen"),
+    # One pass over the source writes each partition's rows to its own file; reading partition by partition
+    # from the source instead decodes the whole store once per partition (quadratic in the log). Without a
+    # writable temporary folder (split is None) the source is read per partition as before.
+    split = None
+    try:
+        if n_parts > 1:
+            split = split_requests(lf, entity=entity, since=s_since, until=s_until, n_partitions=n_parts, work_dir=work_dir)
+            t0 = timer.add("load", t0)
+        for p in range(n_parts):
+            if split is not None:
+                requests = load_requests(split.scan(p), entity=entity)
+            else:
+                requests = load_requests(lf, entity=entity, since=s_since, until=s_until, partition=p, n_partitions=n_parts)
+            t0 = timer.add("load", t0)
+            if requests.is_empty():
+                continue
+            frame, fstats = build_frame(requests, cfg)
+            lsh_c += fstats.lsh_candidates
+            lsh_k += fstats.lsh_confirmed
+            t0 = timer.add("cluster", t0)
+            emb = None
+            if need_embed and embedder is not None:
+                share = requests.height / max(1, total_rows - unattributed)
+                frame, vectors, hits, n_new = _embed_partition(frame, cfg, embedder, cache, int(account_budget * share))
+                embedded += n_new
+                cache_hits += hits
+                emb = EmbeddingSet(vectors=vectors, reference=reference, exemplar_vectors=exemplar_vectors)
+                owners = frame.filter(pl.col("embedding_row").is_not_null()).sort("embedding_row")["entity_id"]
+                sem_entities.append(owners.to_numpy().astype(object))
+                sem_vectors.append(vectors)
+                t0 = timer.add("embed", t0)
+            ts = frame["ts"].drop_nulls()
+            if len(ts):
+                window[0] = min(window[0], float(ts.min()))  # type: ignore[arg-type]
+                window[1] = max(window[1], float(ts.max()))  # type: ignore[arg-type]
+            ctx_p = base_ctx.with_embeddings(emb)
+            for d in detectors:
+                feats[d.id].append(_detach(d.features(frame, ctx_p)))
+            t0 = timer.add("detect", t0)
+            ent_parts.append(
+                frame.group_by("entity_id").agg(
+                    pl.len().alias("n_requests"),
+                    pl.col("ts").min().alias("first_seen"),
+                    pl.col("ts").max().alias("last_seen"),
+                )
             )
-        )
-        c, b, i = partition_link_parts(frame, cfg.link, cfg.cluster)
-        clus_parts.append(_detach(c))
-        buck_parts.append(_detach(b))
-        infra_parts.append(_detach(i))
-        fp_parts.append(_detach(template_fingerprints(frame)))
-        ent_parts[-1] = _detach(ent_parts[-1])
-        t0 = timer.add("link", t0)
-        if progress:
-            progress("partitions", p + 1, n_parts)
+            c, b, i = partition_link_parts(frame, cfg.link, cfg.cluster)
+            clus_parts.append(_detach(c))
+            buck_parts.append(_detach(b))
+            infra_parts.append(_detach(i))
+            fp_parts.append(_detach(template_fingerprints(frame)))
+            ent_parts[-1] = _detach(ent_parts[-1])
+            t0 = timer.add("link", t0)
+            if progress:
+                progress("partitions", p + 1, n_parts)
+    finally:
+        if split is not None:
+            split.cleanup()
 
     entities = (
         pl.concat(ent_parts)
