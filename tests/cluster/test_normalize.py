@@ -203,3 +203,30 @@ def test_frame_columns_nulls() -> None:
     )
     f = frame_columns(df)
     assert f["frame"].to_list() == ["{}", "{}"] and f["fill_words"].to_list() == [0, 2]
+
+
+_PIECES = ["a", "B", "word", " ", "  ", "\t", "\n", "\r\n", "\u00a0", "\u2003", "\u3000", "\u0085", "\u2028",
+           "\u200b", "\u00ad", "\x00", "\x07", "Ｆｕｌｌ", "ﬁ", "É", "é", "Σ", "ß", "x\u0301", "1", "<num>", "'", ""]
+
+
+def test_normalize_equals_the_plain_expression_chain() -> None:
+    # normalize_expr skips NFKC on ASCII rows and rewrites only whitespace runs other than one space: it must
+    # equal the plain chain on any mix of whitespace, invisible, compatibility and non-ASCII characters.
+    rng = random.Random(7)
+    texts: list[str | None] = ["".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    texts += [None, "plain ascii text", " lead", "trail ", "a  b", "a \tb", "a\t b", "\t", " "]
+    df = pl.DataFrame({"t": texts}, schema={"t": pl.String})
+    plain = (
+        pl.col("t")
+        .str.normalize("NFKC")
+        .str.to_lowercase()
+        .str.replace_all(r"[\p{Cf}\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]", "")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars(" ")
+    )
+    got = df.select(normalize_expr("t")).to_series()
+    assert got.to_list() == df.select(plain).to_series().to_list()
+    # skeletons of raw (unnormalised) text end with the same whitespace collapse
+    raw_skel = df.select(skeleton_expr("t")).to_series().to_list()
+    ref = df.select(skeleton_expr("t").str.replace_all(r"\s+", " ").str.strip_chars(" ")).to_series().to_list()
+    assert raw_skel == ref
