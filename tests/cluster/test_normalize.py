@@ -205,8 +205,36 @@ def test_frame_columns_nulls() -> None:
     assert f["frame"].to_list() == ["{}", "{}"] and f["fill_words"].to_list() == [0, 2]
 
 
-_PIECES = ["a", "B", "word", " ", "  ", "\t", "\n", "\r\n", "\u00a0", "\u2003", "\u3000", "\u0085", "\u2028",
-           "\u200b", "\u00ad", "\x00", "\x07", "Ｆｕｌｌ", "ﬁ", "É", "é", "Σ", "ß", "x\u0301", "1", "<num>", "'", ""]
+_PIECES = [
+    "a",
+    "B",
+    "word",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\r\n",
+    "\u00a0",
+    "\u2003",
+    "\u3000",
+    "\u0085",
+    "\u2028",
+    "\u200b",
+    "\u00ad",
+    "\x00",
+    "\x07",
+    "Ｆｕｌｌ",
+    "ﬁ",
+    "É",
+    "é",
+    "Σ",
+    "ß",
+    "x\u0301",
+    "1",
+    "<num>",
+    "'",
+    "",
+]
 
 
 def test_normalize_equals_the_plain_expression_chain() -> None:
