@@ -32,13 +32,29 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from extractscan.config import ClusterConfig, LinkConfig
 from extractscan.findings import Campaign, LinkEdge
 
+KINDS = ("template", "frame", "timing", "ip", "ua", "key")
+KIND = pl.Enum(KINDS)
+# A partition's infrastructure and frame tokens. Infrastructure tokens are strings (``token``); a swept
+# frame (kind ``frame``: ``frame_id``) and its time buckets (kind ``timing``: ``frame_id``, ``bucket``) are
+# integers: the scan keeps these tables for every partition, and a formatted "sf<frame>:<bucket>" string per
+# row cost several times the two integers.
+INFRA_SCHEMA = {"entity_id": pl.String(), "kind": KIND, "token": pl.String(), "frame_id": pl.UInt64(), "bucket": pl.Int64()}
+# The string form of a token table (one token string per row): :func:`build_edges` accepts it as well as
+# the compact table of :func:`link_tokens`.
 TOKEN_SCHEMA = {"entity_id": pl.String(), "kind": pl.String(), "token": pl.String()}
+# ``src`` of a compact token: a cross-entity cluster (template: a = cluster; timing: a = cluster, b =
+# bucket), a swept frame (frame: a = frame id; timing: a = frame id, b = bucket) or an infrastructure
+# string (a = its dense id). (kind, src, a, b) are equal exactly when the token strings "t<cluster>",
+# "s<cluster>:<bucket>", "f<frame>", "sf<frame>:<bucket>" and the infrastructure strings were.
+SRC_CLUSTER, SRC_FRAME, SRC_STRING = 0, 1, 2
+# Candidate (pair, token) products per block of entities in build_edges: what one block may hold.
+BLOCK_WORK = 1 << 22
 
 
 def ip_range_expr(col: pl.Expr) -> pl.Expr:
@@ -57,10 +73,10 @@ def partition_link_parts(
     * ``clusters``: [entity_id, cluster_id, n, rep_text] for recurring clusters of prompts with >= 4 words
       (a representative text per cluster, for the cross-entity clustering of representatives);
     * ``buckets``: [entity_id, cluster_id, bucket] time buckets in which the entity used that cluster;
-    * ``infra``: [entity_id, kind, token] IP ranges, user agents and API keys, plus the entity's swept
-      template *frames* (kind ``frame``, token ``f<frame_id>``) and their time buckets (kind ``timing``):
-      members of one campaign sweep the same frame over *different* slot values, which near-duplicate
-      clusters cannot see.
+    * ``infra`` (:data:`INFRA_SCHEMA`): IP ranges, user agents and API keys (``token``), plus the entity's
+      swept template *frames* (kind ``frame``, ``frame_id``) and their time buckets (kind ``timing``,
+      ``frame_id`` and ``bucket``): members of one campaign sweep the same frame over *different* slot
+      values, which near-duplicate clusters cannot see.
     """
     rec = (
         frame.filter(pl.col("text_norm").str.count_matches(r"\S+") >= 4)
@@ -85,12 +101,25 @@ def partition_link_parts(
         ("key", pl.col("api_key_id")),
     ):
         infra.append(
-            frame.select("entity_id", pl.lit(kind).alias("kind"), expr.alias("token")).filter(
+            _infra_rows(frame.select("entity_id", expr.cast(pl.String).alias("token")), kind).filter(
                 pl.col("token").is_not_null() & (pl.col("token") != "")
             )
         )
     infra.extend(_frame_tokens(frame, link, cluster or ClusterConfig()))
-    return rec, buckets, pl.concat([p.cast(TOKEN_SCHEMA) for p in infra]).unique()  # type: ignore[arg-type]
+    return rec, buckets, pl.concat(infra).unique()
+
+
+def _infra_rows(df: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """``df`` (entity_id and some of token / frame_id / bucket) as :data:`INFRA_SCHEMA` rows of ``kind``."""
+    return df.select(
+        pl.col("entity_id").cast(pl.String),
+        pl.lit(kind, dtype=KIND).alias("kind"),
+        *(
+            (pl.col(c) if c in df.columns else pl.lit(None)).cast(dt).alias(c)
+            for c, dt in INFRA_SCHEMA.items()
+            if c not in ("entity_id", "kind")
+        ),
+    )
 
 
 def _frame_tokens(frame: pl.DataFrame, link: LinkConfig, cluster: ClusterConfig) -> list[pl.DataFrame]:
@@ -115,40 +144,122 @@ def _frame_tokens(frame: pl.DataFrame, link: LinkConfig, cluster: ClusterConfig)
         .select("entity_id", "frame_id")
     )
     f = f.join(swept, on=["entity_id", "frame_id"])
-    tmpl = f.select("entity_id", pl.lit("frame").alias("kind"), pl.format("f{}", pl.col("frame_id")).alias("token"))
-    timing = f.filter(pl.col("ts").is_not_null()).select(
-        "entity_id",
-        pl.lit("timing").alias("kind"),
-        pl.format("sf{}:{}", pl.col("frame_id"), (pl.col("ts") // link.sync_bucket_seconds).cast(pl.Int64)).alias("token"),
+    tmpl = _infra_rows(f.select("entity_id", "frame_id"), "frame")
+    timing = _infra_rows(
+        f.filter(pl.col("ts").is_not_null()).select(
+            "entity_id", "frame_id", (pl.col("ts") // link.sync_bucket_seconds).cast(pl.Int64).alias("bucket")
+        ),
+        "timing",
     )
     return [tmpl.unique(), timing.unique()]
+
+
+def _as_u64(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """An integer id as UInt64, one-to-one (a signed id is reinterpreted, not clipped)."""
+    if dtype.is_unsigned_integer():
+        return col.cast(pl.UInt64)
+    return col.cast(pl.Int64).reinterpret(signed=False)
+
+
+def _token(df: pl.DataFrame, kind: str, src: int, a: pl.Expr, b: pl.Expr) -> pl.DataFrame:
+    """Compact token rows. A token with a missing part is the one null token of its kind, as its
+    formatted string was null."""
+    missing = a.is_null() | b.is_null()
+    return df.select(
+        "entity_id",
+        pl.lit(kind, dtype=KIND).alias("kind"),
+        pl.when(missing).then(None).otherwise(pl.lit(src, dtype=pl.UInt8)).alias("src"),
+        pl.when(missing).then(None).otherwise(a).cast(pl.UInt64).alias("a"),
+        pl.when(missing).then(None).otherwise(b).cast(pl.Int64).alias("b"),
+    )
 
 
 def link_tokens(clusters_global: pl.DataFrame, buckets: pl.DataFrame, infra: pl.DataFrame) -> pl.DataFrame:
     """Cross-entity step: (entity, kind, token) sets from the per-partition parts, once every recurring
     cluster has a cross-entity ``global_cluster_id`` (``clusters_global``: [entity_id, cluster_id,
-    global_cluster_id])."""
-    tmpl = clusters_global.select(
-        "entity_id",
-        pl.lit("template").alias("kind"),
-        pl.format("t{}", pl.col("global_cluster_id")).alias("token"),
-    )
-    timing = buckets.join(clusters_global, on=["entity_id", "cluster_id"]).select(
-        "entity_id",
-        pl.lit("timing").alias("kind"),
-        pl.format("s{}:{}", pl.col("global_cluster_id"), pl.col("bucket")).alias("token"),
-    )
-    return (
-        pl.concat([tmpl.cast(TOKEN_SCHEMA), timing.cast(TOKEN_SCHEMA), infra.cast(TOKEN_SCHEMA)])  # type: ignore[arg-type]
+    global_cluster_id]).
+
+    Returns the compact token table, one row per distinct (entity, token): ``entity_id`` as an Enum of the
+    sorted entity ids (4 bytes a row), ``kind`` (:data:`KIND`) and the token as integers ``src``, ``a``,
+    ``b`` (see :data:`SRC_CLUSTER`); infrastructure strings are interned to dense ids."""
+    ids = (
+        pl.concat([clusters_global["entity_id"], buckets["entity_id"], infra["entity_id"]])
+        .cast(pl.String)
+        .drop_nulls()
         .unique()
-        .sort("entity_id", "kind", "token")
+        .sort()
     )
+    ent = pl.Enum(ids)
+    gdt = clusters_global.schema["global_cluster_id"]
+    cg = clusters_global.select(
+        pl.col("entity_id").cast(pl.String).cast(ent),
+        "cluster_id",
+        _as_u64(pl.col("global_cluster_id"), gdt).alias("g"),
+    )
+    zero = pl.lit(0, dtype=pl.Int64)
+    tmpl = _token(cg, "template", SRC_CLUSTER, pl.col("g"), zero)
+    timing = _token(
+        buckets.select(pl.col("entity_id").cast(pl.String).cast(ent), "cluster_id", "bucket").join(
+            cg, on=["entity_id", "cluster_id"]
+        ),
+        "timing",
+        SRC_CLUSTER,
+        pl.col("g"),
+        pl.col("bucket"),
+    )
+    inf = infra.select(
+        pl.col("entity_id").cast(pl.String).cast(ent), pl.col("kind").cast(pl.String), "token", "frame_id", "bucket"
+    )
+    strings = inf.filter(pl.col("token").is_not_null())
+    interned = strings.join(
+        strings.select("token").unique().with_row_index("sid"), on="token"
+    )  # exact: one id per distinct string
+    parts = [tmpl, timing]
+    for kind in ("ip", "ua", "key"):
+        parts.append(_token(interned.filter(pl.col("kind") == kind), kind, SRC_STRING, pl.col("sid"), zero))
+    frames = inf.filter(pl.col("token").is_null())
+    parts.append(_token(frames.filter(pl.col("kind") == "frame"), "frame", SRC_FRAME, pl.col("frame_id"), zero))
+    parts.append(_token(frames.filter(pl.col("kind") == "timing"), "timing", SRC_FRAME, pl.col("frame_id"), pl.col("bucket")))
+    return pl.concat(parts).unique()
+
+
+def _coded(tokens: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+    """``tokens`` as integers: [ent (rank of the entity id in sorted order, so that ``a < b`` on codes is
+    ``a < b`` on ids), kind (index in :data:`KINDS`; other kinds null), the token's key columns], and the
+    sorted entity ids."""
+    dt = tokens.schema["entity_id"]
+    if isinstance(dt, pl.Enum) and dt.categories.is_sorted():
+        names = dt.categories
+        ent = pl.col("entity_id").to_physical()
+    else:
+        names = tokens["entity_id"].cast(pl.String).drop_nulls().unique().sort()
+        ent = pl.col("entity_id").cast(pl.String).cast(pl.Enum(names)).to_physical()
+    kind = pl.col("kind") if tokens.schema["kind"] == KIND else pl.col("kind").cast(pl.String).cast(KIND, strict=False)
+    keys = [c for c in tokens.columns if c not in ("entity_id", "kind")]
+    return tokens.select(ent.cast(pl.UInt32).alias("ent"), kind.to_physical().alias("kind"), *keys), names
+
+
+def _blocks(work: np.ndarray, budget: int) -> list[tuple[int, int]]:
+    """Consecutive ranges of entities whose summed ``work`` is at most ``budget`` (one entity at least)."""
+    cum = np.concatenate([[0], np.cumsum(work)])
+    out, lo = [], 0
+    while lo < len(work):
+        hi = max(lo + 1, int(np.searchsorted(cum, cum[lo] + budget, side="right")) - 1)
+        out.append((lo, hi))
+        lo = hi
+    return out
 
 
 def build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfig, cluster: ClusterConfig) -> pl.DataFrame:
     """Cross-entity step: candidate pairs from the capped inverted index, then the edge rules above.
 
-    ``base_scores``: [entity_id, base_score]. Returns [a, b, kind, weight, evidence]."""
+    ``tokens``: :func:`link_tokens`' compact table (or the string form :data:`TOKEN_SCHEMA`);
+    ``base_scores``: [entity_id, base_score]. Returns [a, b, kind, weight, evidence].
+
+    Bounded memory: entities and tokens are integer codes; for each kind the shared-token counts of all
+    pairs are the sparse product of the entity x (usable token) incidence matrix with its transpose,
+    computed for one block of first entities ``a`` at a time (every pair lies in exactly one block, so a
+    block's counts are final); the edge rules are applied per block, and only edges are kept."""
     caps = {
         "template": cluster.common_cluster_accounts,
         "frame": cluster.common_cluster_accounts,
@@ -157,47 +268,85 @@ def build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfi
         "ua": link.max_accounts_per_ip,
         "key": link.max_accounts_per_key,
     }
-    cap_df = pl.DataFrame({"kind": list(caps), "cap": list(caps.values())})
-    posting = tokens.group_by("kind", "token").agg(pl.col("entity_id").sort(), pl.len().alias("df"))
-    posting = posting.join(cap_df, on="kind").filter((pl.col("df") >= 2) & (pl.col("df") <= pl.col("cap")))
-    usable = posting.explode("entity_id").select("kind", "token", "entity_id")
-    sizes = tokens.group_by("entity_id", "kind").agg(pl.len().alias("size"))
-    pairs = (
-        usable.join(usable, on=["kind", "token"], suffix="_b")
-        .filter(pl.col("entity_id") < pl.col("entity_id_b"))
-        .group_by("entity_id", "entity_id_b", "kind")
-        .agg(pl.len().alias("shared"), pl.col("token").sort().head(3).alias("sample"))
-        .rename({"entity_id": "a", "entity_id_b": "b"})
+    t, names = _coded(tokens)
+    keys = [c for c in t.columns if c not in ("ent", "kind")]
+    cap_df = pl.DataFrame(
+        {"kind": range(len(KINDS)), "cap": [caps[k] for k in KINDS]}, schema={"kind": pl.UInt8, "cap": pl.Int64}
     )
-    if pairs.is_empty():
-        return pl.DataFrame(
-            schema={
-                "a": pl.String(),
-                "b": pl.String(),
-                "kind": pl.String(),
-                "weight": pl.Float64(),
-                "evidence": pl.String(),
-            }
-        )
+    # A token's document frequency counts every row (a row without an entity too); sizes count every token.
+    posting = (
+        t.group_by("kind", *keys)
+        .agg(pl.col("ent"), pl.len().alias("df"))
+        .join(cap_df, on="kind")
+        .filter((pl.col("df") >= 2) & (pl.col("df") <= pl.col("cap")))
+        .select("kind", "ent", "df")
+    )
+    sizes = t.group_by("ent", "kind").agg(pl.len().alias("size"))
+    del t
+    usable = posting.with_row_index("tok").explode("ent").drop_nulls("ent")
+    del posting
+    mats = []
+    for k, name in enumerate(KINDS):
+        u = usable.filter(pl.col("kind") == k)
+        if u.is_empty():
+            continue
+        tok = u["tok"].to_numpy()
+        tok = np.unique(tok, return_inverse=True)[1]  # dense column index within the kind
+        m = csr_matrix((np.ones(len(tok), dtype=np.int32), (u["ent"].to_numpy(), tok)), shape=(len(names), int(tok.max()) + 1))
+        mats.append((name, m, m.T.tocsr()))  # duplicate rows add up, as in a join of posting lists
+    work = np.zeros(len(names), dtype=np.int64)
+    per = usable.group_by("ent").agg(pl.col("df").sum())
+    work[per["ent"].to_numpy()] = per["df"].to_numpy()
+    del usable, per
+
+    named = pl.DataFrame({"entity_id": names, "ent": pl.Series(range(len(names)), dtype=pl.UInt32)})
+    scores = base_scores.select("entity_id", "base_score").join(named, on="entity_id").select("ent", "base_score")
+    sizes = sizes.with_columns(pl.col("kind").replace_strict(dict(enumerate(KINDS)), return_dtype=pl.String))
+    edges = []
+    for lo, hi in _blocks(work, BLOCK_WORK) if mats else []:
+        long = []
+        for name, m, mt in mats:
+            c = (m[lo:hi] @ mt).tocoo()
+            a = c.row.astype(np.uint32) + np.uint32(lo)
+            b = c.col.astype(np.uint32)
+            keep = b > a
+            if keep.any():
+                long.append(
+                    pl.DataFrame(
+                        {
+                            "a": a[keep],
+                            "b": b[keep],
+                            "shared": c.data[keep].astype(np.uint32),
+                        }
+                    ).with_columns(pl.lit(name).alias("kind"))
+                )
+        if long:
+            edges.append(_edge_rules(pl.concat(long), sizes, scores, link))
+    if not edges:
+        return pl.DataFrame(schema=EDGE_SCHEMA)
+    out = pl.concat(edges)
+    return out.with_columns(names.gather(out["a"]).alias("a"), names.gather(out["b"]).alias("b")).sort("a", "b", "kind")
+
+
+def _edge_rules(pairs: pl.DataFrame, sizes: pl.DataFrame, scores: pl.DataFrame, link: LinkConfig) -> pl.DataFrame:
+    """The edge rules over [a, b, kind, shared] (entity and kind codes) of one block of pairs."""
     pairs = (
-        pairs.join(sizes.rename({"entity_id": "a", "size": "size_a"}), on=["a", "kind"], how="left")
-        .join(sizes.rename({"entity_id": "b", "size": "size_b"}), on=["b", "kind"], how="left")
+        pairs.join(sizes.rename({"ent": "a", "size": "size_a"}), on=["a", "kind"], how="left")
+        .join(sizes.rename({"ent": "b", "size": "size_b"}), on=["b", "kind"], how="left")
         .with_columns((pl.col("shared") / (pl.col("size_a") + pl.col("size_b") - pl.col("shared"))).alias("jaccard"))
     )
     wide = pairs.pivot(on="kind", index=["a", "b"], values=["shared", "jaccard"], aggregate_function="first")
-    for k in ("template", "frame", "timing", "ip", "ua", "key"):
+    for k in KINDS:
         for m in ("shared", "jaccard"):
             name = f"{m}_{k}"
             if name not in wide.columns:
                 wide = wide.with_columns(pl.lit(0.0).alias(name))
     wide = wide.fill_null(0)
-    scores = base_scores.select("entity_id", "base_score")
     wide = (
-        wide.join(scores.rename({"entity_id": "a", "base_score": "sa"}), on="a", how="left")
-        .join(scores.rename({"entity_id": "b", "base_score": "sb"}), on="b", how="left")
+        wide.join(scores.rename({"ent": "a", "base_score": "sa"}), on="a", how="left")
+        .join(scores.rename({"ent": "b", "base_score": "sb"}), on="b", how="left")
         .with_columns(pl.col("sa").fill_null(0.0), pl.col("sb").fill_null(0.0))
     )
-
     # Between a suspicious and an unsuspicious entity, template and timing edges need the stronger
     # ``mixed_jaccard``: a weak member of a campaign runs the same script (most of its templates are shared),
     # while an ordinary user shares a few common prompts with an account that mixes chat into its harvest.
@@ -268,7 +417,7 @@ def build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfi
                 ev.alias("evidence"),
             )
         )
-    return pl.concat(edges).sort("a", "b", "kind")
+    return pl.concat(edges)
 
 
 EDGE_SCHEMA = {"a": pl.String(), "b": pl.String(), "kind": pl.String(), "weight": pl.Float64(), "evidence": pl.String()}
