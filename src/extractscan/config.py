@@ -39,6 +39,8 @@ class IngestConfig:
     max_response_chars: int = 20_000  # response text kept per row (its full length is kept too)
     max_record_bytes: int = 32 * 1024 * 1024  # larger raw records are quarantined (record_too_large)
     default_account_id: str | None = None  # account for bodies that carry none (raw OpenAI/Anthropic bodies)
+    workers: int = 0  # processes parsing files in parallel; 0 = one per available core (at most 8)
+    parallel_min_bytes: int = 32 * 1024 * 1024  # smaller runs parse in-process (starting workers costs ~1 s)
     mappings: dict[str, FieldMapping] = field(default_factory=dict)
 
 

@@ -584,52 +584,35 @@ class Run:
         self._check_open()
         if table.num_rows == 0:
             return
-        table = _conform(table)
-        self.batch_sizes.append(table.num_rows)
         self._batches += 1
-        dates = _event_dates(table)
-        unique_dates = sorted(pc.unique(dates).to_pylist())
-        for date in unique_dates:
-            part = table.filter(pc.equal(dates, date)) if len(unique_dates) > 1 else table
-            d = self.dir / "staged" / date
-            d.mkdir(exist_ok=True)
-            pq.write_table(part, d / f"b{self._batches:07d}.parquet", compression="lz4")
-            self._dates.add(date)
-        counts = table.group_by(["source_format", "source_file"]).aggregate([([], "count_all")])
-        for fmt, file, n in zip(
-            counts["source_format"].to_pylist(),
-            counts["source_file"].to_pylist(),
-            counts["count_all"].to_pylist(),
-            strict=True,
-        ):
-            self._staged[(fmt, file)] += int(n)
+        self._absorb_rows(*stage_rows(self.dir, f"b{self._batches:07d}", table), table.num_rows)
         self._step(f"batch:{self._batches}")
 
     def quarantine(self, records: pa.Table | Iterable[Mapping[str, Any]]) -> None:
         """Stage quarantine entries (QUARANTINE_SCHEMA columns; ``run_id`` is filled in)."""
         self._check_open()
-        if not isinstance(records, pa.Table):
-            rows = [{**r, "run_id": self.run_id} for r in records]
-            if not rows:
-                return
-            table = pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)
-        else:
-            if records.num_rows == 0:
-                return
-            cols = {
-                name: (
-                    records.column(name)
-                    if name in records.column_names
-                    else pa.nulls(records.num_rows, QUARANTINE_SCHEMA.field(name).type)
-                )
-                for name in QUARANTINE_SCHEMA.names
-            }
-            cols["run_id"] = pa.array([self.run_id] * records.num_rows, pa.string())
-            table = pa.table(cols).cast(QUARANTINE_SCHEMA)
         self._qbatches += 1
-        pq.write_table(table, self.dir / "quarantine" / f"q{self._qbatches:07d}.parquet", compression="lz4")
-        for fmt, kind in zip(table["source_format"].to_pylist(), table["kind"].to_pylist(), strict=True):
-            self._qcounts[(fmt, kind)] += 1
+        self._qcounts.update(stage_quarantine(self.dir, f"q{self._qbatches:07d}", self.run_id, records))
+
+    def stager(self, chunk: int) -> Stager:
+        """A writer for another process staging into this run: its batches are named after ``chunk``, so
+        that the commit reads chunks in input order whichever worker finished first. Hand its
+        :meth:`Stager.summary` back with :meth:`absorb`."""
+        self._check_open()
+        return Stager(self.dir, self.run_id, chunk)
+
+    def absorb(self, summary: StagedSummary) -> None:
+        """Count what a :class:`Stager` wrote into this run."""
+        self._check_open()
+        self._dates.update(summary.dates)
+        self._staged.update(summary.staged)
+        self._qcounts.update(summary.qcounts)
+        self.batch_sizes.extend(summary.batch_sizes)
+
+    def _absorb_rows(self, dates: list[str], counts: Counter[tuple[str, str | None]], n: int) -> None:
+        self.batch_sizes.append(n)
+        self._dates.update(dates)
+        self._staged.update(counts)
 
     def add_file(self, entry: ManifestEntry) -> None:
         """Record an input file of this run (committed to the manifest with the run)."""
@@ -777,6 +760,94 @@ class Run:
             data_files=tuple(DataFile(**d) for d in data_files),
             quarantine_path=qpath,
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# Staging: the batch writers shared by a run and by the worker processes of a parallel ingest
+
+
+def stage_rows(run_dir: Path, name: str, table: pa.Table) -> tuple[list[str], Counter[tuple[str, str | None]]]:
+    """Write one batch of canonical rows as ``staged/<date>/<name>.parquet`` (one file per event date).
+    Returns the dates written and the rows per (source_format, source_file)."""
+    table = _conform(table)
+    dates = _event_dates(table)
+    unique_dates = sorted(pc.unique(dates).to_pylist())
+    for date in unique_dates:
+        part = table.filter(pc.equal(dates, date)) if len(unique_dates) > 1 else table
+        d = run_dir / "staged" / date
+        d.mkdir(exist_ok=True)
+        pq.write_table(part, d / f"{name}.parquet", compression="lz4")
+    counts: Counter[tuple[str, str | None]] = Counter()
+    agg = table.group_by(["source_format", "source_file"]).aggregate([([], "count_all")])
+    for fmt, file, n in zip(
+        agg["source_format"].to_pylist(), agg["source_file"].to_pylist(), agg["count_all"].to_pylist(), strict=True
+    ):
+        counts[(fmt, file)] += int(n)
+    return unique_dates, counts
+
+
+def stage_quarantine(
+    run_dir: Path, name: str, run_id: str, records: pa.Table | Iterable[Mapping[str, Any]]
+) -> Counter[tuple[str | None, str]]:
+    """Write quarantine entries as ``quarantine/<name>.parquet``; returns rows per (format, kind)."""
+    if not isinstance(records, pa.Table):
+        rows = [{**r, "run_id": run_id} for r in records]
+        if not rows:
+            return Counter()
+        table = pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)
+    else:
+        if records.num_rows == 0:
+            return Counter()
+        cols = {
+            col: (
+                records.column(col)
+                if col in records.column_names
+                else pa.nulls(records.num_rows, QUARANTINE_SCHEMA.field(col).type)
+            )
+            for col in QUARANTINE_SCHEMA.names
+        }
+        cols["run_id"] = pa.array([run_id] * records.num_rows, pa.string())
+        table = pa.table(cols).cast(QUARANTINE_SCHEMA)
+    pq.write_table(table, run_dir / "quarantine" / f"{name}.parquet", compression="lz4")
+    return Counter(zip(table["source_format"].to_pylist(), table["kind"].to_pylist(), strict=True))
+
+
+@dataclass
+class StagedSummary:
+    """What a :class:`Stager` wrote (plain data: it crosses process boundaries)."""
+
+    dates: set[str] = field(default_factory=set)
+    staged: Counter[tuple[str, str | None]] = field(default_factory=Counter)
+    qcounts: Counter[tuple[str | None, str]] = field(default_factory=Counter)
+    batch_sizes: list[int] = field(default_factory=list)
+
+
+class Stager:
+    """Stages batches into an open run from another process (see :meth:`Run.stager`). Batch names
+    ``b<chunk>-<n>`` sort by chunk, then by batch: the commit keeps the first occurrence of a record id in
+    that order, so a parallel ingest stores what a sequential one would."""
+
+    def __init__(self, run_dir: Path, run_id: str, chunk: int) -> None:
+        self.run_dir, self.run_id, self.chunk = Path(run_dir), run_id, chunk
+        self._batches = self._qbatches = 0
+        self._summary = StagedSummary()
+
+    def write_rows(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        self._batches += 1
+        dates, counts = stage_rows(self.run_dir, f"b{self.chunk:07d}-{self._batches:05d}", table)
+        self._summary.dates.update(dates)
+        self._summary.staged.update(counts)
+        self._summary.batch_sizes.append(table.num_rows)
+
+    def quarantine(self, records: pa.Table | Iterable[Mapping[str, Any]]) -> None:
+        self._qbatches += 1
+        name = f"q{self.chunk:07d}-{self._qbatches:05d}"
+        self._summary.qcounts.update(stage_quarantine(self.run_dir, name, self.run_id, records))
+
+    def summary(self) -> StagedSummary:
+        return self._summary
 
 
 def _conform(table: pa.Table) -> pa.Table:

@@ -41,6 +41,15 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--account-id", help="Account for records that carry none (raw provider bodies)."),
         ] = None,
+        workers: Annotated[
+            int | None,
+            typer.Option(
+                "--workers",
+                "-j",
+                min=0,
+                help="Processes parsing files in parallel (0: one per core; default: ingest.workers).",
+            ),
+        ] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on the terminal.")] = False,
         json_out: Annotated[bool, typer.Option("--json", help="Print the ingest report as JSON on stdout.")] = False,
     ) -> None:
@@ -51,6 +60,8 @@ def register(app: typer.Typer) -> None:
         cfg = get_config(config)
         if account_id:
             cfg = cfg.replace(ingest=dataclasses.replace(cfg.ingest, default_account_id=account_id))
+        if workers is not None:
+            cfg = cfg.replace(ingest=dataclasses.replace(cfg.ingest, workers=workers))
         missing = [p for p in paths if not p.exists()]
         if missing:
             fail(f"no such file or folder: {missing[0]}", EXIT_ERROR)
