@@ -71,8 +71,8 @@ def dump(store: Path, out: Path, ref: str) -> None:
         c, b, i = real_parts(frame, link, cluster)
         _, ob, oi = old.partition_link_parts(frame, link, cluster)
         for impl, (bb, ii) in (("new", (b, i)), ("old", (ob, oi))):
-            parts[impl][0].append(pl.from_arrow(bb.to_arrow()))
-            parts[impl][1].append(pl.from_arrow(ii.to_arrow()))
+            parts[impl][0].append(pl.DataFrame(pl.from_arrow(bb.to_arrow())))
+            parts[impl][1].append(pl.DataFrame(pl.from_arrow(ii.to_arrow())))
         return c, b, i
 
     def link_tokens(clusters_global: Any, buckets: Any, infra: Any) -> Any:
@@ -96,7 +96,11 @@ def dump(store: Path, out: Path, ref: str) -> None:
     saved["clusters_global"].write_parquet(out / "clusters_global.parquet")
     saved["base"].write_parquet(out / "base.parquet")
     (out / "ref").write_text(ref + "\n")
-    print(json.dumps({impl: {"buckets": sum(b.height for b in p[0]), "infra": sum(i.height for i in p[1])} for impl, p in parts.items()}))
+    print(
+        json.dumps(
+            {impl: {"buckets": sum(b.height for b in p[0]), "infra": sum(i.height for i in p[1])} for impl, p in parts.items()}
+        )
+    )
 
 
 def _suffixed(df: Any, k: int, key_kind: bool) -> Any:

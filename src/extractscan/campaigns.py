@@ -273,12 +273,13 @@ def build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfi
     cap_df = pl.DataFrame(
         {"kind": range(len(KINDS)), "cap": [caps[k] for k in KINDS]}, schema={"kind": pl.UInt8, "cap": pl.Int64}
     )
-    # A token's document frequency counts every row (a row without an entity too); sizes count every token.
+    # A token's document frequency counts every row (a row without an entity too); sizes count every token;
+    # the null token (a null string) pairs nobody, as a join does not match nulls.
     posting = (
         t.group_by("kind", *keys)
         .agg(pl.col("ent"), pl.len().alias("df"))
         .join(cap_df, on="kind")
-        .filter((pl.col("df") >= 2) & (pl.col("df") <= pl.col("cap")))
+        .filter((pl.col("df") >= 2) & (pl.col("df") <= pl.col("cap")) & pl.all_horizontal(pl.col(keys).is_not_null()))
         .select("kind", "ent", "df")
     )
     sizes = t.group_by("ent", "kind").agg(pl.len().alias("size"))

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import numpy as np
 import polars as pl
+import pytest
 from conftest import make_frame
+from polars.testing import assert_frame_equal
 
-from extractscan.campaigns import build_edges, form_campaigns, link_tokens, partition_link_parts, semantic_edges
+from extractscan import campaigns
+from extractscan.campaigns import (
+    EDGE_SCHEMA,
+    INFRA_SCHEMA,
+    TOKEN_SCHEMA,
+    build_edges,
+    form_campaigns,
+    ip_range_expr,
+    link_tokens,
+    partition_link_parts,
+    semantic_edges,
+)
 from extractscan.config import ClusterConfig, Config, LinkConfig
 
 CFG = Config()
@@ -72,7 +86,7 @@ def test_frame_sweeps_link_accounts_that_share_no_prompt() -> None:
 
 
 def test_infrastructure_alone_links_only_suspicious_accounts() -> None:
-    infra = {"client_ip": "203.0.113.7", "user_agent": "python-httpx/0.27.0"}
+    infra: dict[str, Any] = {"client_ip": "203.0.113.7", "user_agent": "python-httpx/0.27.0"}
     rows = chat("a", **infra) + chat("b", **infra) + chat("c", **infra) + chat("d", **infra)
     e = edges_for(rows, {"a": 0.9, "b": 0.8, "c": 0.1, "d": 0.0})
     assert pairs(e, "infrastructure") == {("a", "b")}
@@ -157,3 +171,338 @@ def test_cluster_config_defaults_are_used_when_not_given() -> None:
     assert infra.filter(pl.col("kind") == "frame").height == 1  # the frame token
     _, _, none = partition_link_parts(frame, LinkConfig(min_frame_fills=50), ClusterConfig())
     assert none.filter(pl.col("kind") == "frame").is_empty()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Equivalence with the reference algorithm. build_edges works on integer codes in blocks of entities (bounded
+# memory); the oracle below is the straightforward algorithm it replaced (string tokens, one global join of
+# the posting lists), kept verbatim: the edges (a, b, kind, weight, evidence) must be identical.
+
+
+def _ref_frame_tokens(frame: pl.DataFrame, link: LinkConfig, cluster: ClusterConfig) -> list[pl.DataFrame]:
+    from extractscan.cluster.normalize import frame_columns
+
+    if frame.is_empty():
+        return []
+    f = frame_columns(
+        frame.select("entity_id", "skeleton", "text_norm", "ts"),
+        frame_words=cluster.frame_words,
+        min_support=cluster.frame_min_support,
+        min_share=cluster.frame_min_share,
+        min_continuation=cluster.frame_min_continuation,
+    ).filter(pl.col("frame_words") >= link.min_frame_words)
+    swept = (
+        f.group_by("entity_id", "frame_id")
+        .agg(pl.col("text_norm").n_unique().alias("fills"))
+        .filter(pl.col("fills") >= link.min_frame_fills)
+        .select("entity_id", "frame_id")
+    )
+    f = f.join(swept, on=["entity_id", "frame_id"])
+    tmpl = f.select("entity_id", pl.lit("frame").alias("kind"), pl.format("f{}", pl.col("frame_id")).alias("token"))
+    timing = f.filter(pl.col("ts").is_not_null()).select(
+        "entity_id",
+        pl.lit("timing").alias("kind"),
+        pl.format("sf{}:{}", pl.col("frame_id"), (pl.col("ts") // link.sync_bucket_seconds).cast(pl.Int64)).alias("token"),
+    )
+    return [tmpl.unique(), timing.unique()]
+
+
+def _ref_infra(frame: pl.DataFrame, link: LinkConfig, cluster: ClusterConfig) -> pl.DataFrame:
+    infra = []
+    for kind, expr in (
+        ("ip", ip_range_expr(pl.col("client_ip"))),
+        ("ua", pl.col("user_agent").str.strip_chars()),
+        ("key", pl.col("api_key_id")),
+    ):
+        infra.append(
+            frame.select("entity_id", pl.lit(kind).alias("kind"), expr.alias("token")).filter(
+                pl.col("token").is_not_null() & (pl.col("token") != "")
+            )
+        )
+    infra.extend(_ref_frame_tokens(frame, link, cluster))
+    return pl.concat([p.cast(TOKEN_SCHEMA) for p in infra]).unique()  # type: ignore[arg-type]
+
+
+def _ref_link_tokens(clusters_global: pl.DataFrame, buckets: pl.DataFrame, infra: pl.DataFrame) -> pl.DataFrame:
+    tmpl = clusters_global.select(
+        "entity_id",
+        pl.lit("template").alias("kind"),
+        pl.format("t{}", pl.col("global_cluster_id")).alias("token"),
+    )
+    timing = buckets.join(clusters_global, on=["entity_id", "cluster_id"]).select(
+        "entity_id",
+        pl.lit("timing").alias("kind"),
+        pl.format("s{}:{}", pl.col("global_cluster_id"), pl.col("bucket")).alias("token"),
+    )
+    return (
+        pl.concat([tmpl.cast(TOKEN_SCHEMA), timing.cast(TOKEN_SCHEMA), infra.cast(TOKEN_SCHEMA)])  # type: ignore[arg-type]
+        .unique()
+        .sort("entity_id", "kind", "token")
+    )
+
+
+def _ref_build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfig, cluster: ClusterConfig) -> pl.DataFrame:
+    caps = {
+        "template": cluster.common_cluster_accounts,
+        "frame": cluster.common_cluster_accounts,
+        "timing": cluster.common_cluster_accounts,
+        "ip": link.max_accounts_per_ip,
+        "ua": link.max_accounts_per_ip,
+        "key": link.max_accounts_per_key,
+    }
+    cap_df = pl.DataFrame({"kind": list(caps), "cap": list(caps.values())})
+    posting = tokens.group_by("kind", "token").agg(pl.col("entity_id").sort(), pl.len().alias("df"))
+    posting = posting.join(cap_df, on="kind").filter((pl.col("df") >= 2) & (pl.col("df") <= pl.col("cap")))
+    usable = posting.explode("entity_id").select("kind", "token", "entity_id")
+    sizes = tokens.group_by("entity_id", "kind").agg(pl.len().alias("size"))
+    pairs = (
+        usable.join(usable, on=["kind", "token"], suffix="_b")
+        .filter(pl.col("entity_id") < pl.col("entity_id_b"))
+        .group_by("entity_id", "entity_id_b", "kind")
+        .agg(pl.len().alias("shared"), pl.col("token").sort().head(3).alias("sample"))
+        .rename({"entity_id": "a", "entity_id_b": "b"})
+    )
+    if pairs.is_empty():
+        return pl.DataFrame(schema=EDGE_SCHEMA)
+    pairs = (
+        pairs.join(sizes.rename({"entity_id": "a", "size": "size_a"}), on=["a", "kind"], how="left")
+        .join(sizes.rename({"entity_id": "b", "size": "size_b"}), on=["b", "kind"], how="left")
+        .with_columns((pl.col("shared") / (pl.col("size_a") + pl.col("size_b") - pl.col("shared"))).alias("jaccard"))
+    )
+    wide = pairs.pivot(on="kind", index=["a", "b"], values=["shared", "jaccard"], aggregate_function="first")
+    for k in ("template", "frame", "timing", "ip", "ua", "key"):
+        for m in ("shared", "jaccard"):
+            name = f"{m}_{k}"
+            if name not in wide.columns:
+                wide = wide.with_columns(pl.lit(0.0).alias(name))
+    wide = wide.fill_null(0)
+    scores = base_scores.select("entity_id", "base_score")
+    wide = (
+        wide.join(scores.rename({"entity_id": "a", "base_score": "sa"}), on="a", how="left")
+        .join(scores.rename({"entity_id": "b", "base_score": "sb"}), on="b", how="left")
+        .with_columns(pl.col("sa").fill_null(0.0), pl.col("sb").fill_null(0.0))
+    )
+    sus_a, sus_b = pl.col("sa") >= link.infra_min_score, pl.col("sb") >= link.infra_min_score
+    mixed = sus_a != sus_b
+    tj = pl.when(mixed).then(pl.lit(max(link.mixed_jaccard, link.template_jaccard))).otherwise(pl.lit(link.template_jaccard))
+    sj = pl.when(mixed).then(pl.lit(max(link.mixed_jaccard, link.sync_jaccard))).otherwise(pl.lit(link.sync_jaccard))
+    corroborated = ((pl.col("shared_timing") >= link.frame_min_sync) & (pl.col("jaccard_timing") >= link.frame_sync_jaccard)) | (
+        (pl.col("shared_ip") + pl.col("shared_key")) >= 1
+    )
+    template_ok = ((pl.col("shared_template") >= link.min_shared_templates) & (pl.col("jaccard_template") >= tj)) | (
+        (pl.col("shared_frame") >= 1) & (pl.col("jaccard_frame") >= tj) & corroborated
+    )
+    timing_ok = (pl.col("shared_timing") >= 3) & (pl.col("jaccard_timing") >= sj)
+    infra_pair = (pl.col("shared_ip") >= 1) & ((pl.col("shared_ua") >= 1) | (pl.col("shared_key") >= 1))
+    infra_ok = (pl.col("shared_key") >= 1) | (
+        infra_pair & (template_ok | timing_ok | ((pl.col("sa") >= link.infra_min_score) & (pl.col("sb") >= link.infra_min_score)))
+    )
+    edges = []
+    for kind, cond, weight, ev in (
+        (
+            "template",
+            template_ok,
+            pl.max_horizontal("jaccard_template", "jaccard_frame"),
+            pl.format(
+                "{} shared templates (Jaccard {}), {} shared swept frames (Jaccard {})",
+                pl.col("shared_template").cast(pl.Int64),
+                pl.col("jaccard_template").round(2),
+                pl.col("shared_frame").cast(pl.Int64),
+                pl.col("jaccard_frame").round(2),
+            ),
+        ),
+        (
+            "timing",
+            timing_ok,
+            pl.col("jaccard_timing"),
+            pl.format(
+                "{} shared (template, {}s bucket) pairs (Jaccard {})",
+                pl.col("shared_timing").cast(pl.Int64),
+                pl.lit(link.sync_bucket_seconds),
+                pl.col("jaccard_timing").round(2),
+            ),
+        ),
+        (
+            "infrastructure",
+            infra_ok,
+            pl.max_horizontal("jaccard_ip", "jaccard_ua", "jaccard_key"),
+            pl.format(
+                "shared IP ranges {}, user agents {}, keys {}",
+                pl.col("shared_ip").cast(pl.Int64),
+                pl.col("shared_ua").cast(pl.Int64),
+                pl.col("shared_key").cast(pl.Int64),
+            ),
+        ),
+    ):
+        edges.append(
+            wide.filter(cond).select(
+                "a", "b", pl.lit(kind).alias("kind"), weight.cast(pl.Float64).alias("weight"), ev.alias("evidence")
+            )
+        )
+    return pl.concat(edges).sort("a", "b", "kind")
+
+
+# Small caps, so that randomized tables have tokens on both sides of every cap.
+_SMALL = (LinkConfig(max_accounts_per_ip=4, max_accounts_per_key=3, frame_min_sync=2), ClusterConfig(common_cluster_accounts=6))
+
+
+def _random_tokens(rng: random.Random) -> pl.DataFrame:
+    """A string token table: mixed kinds (and one no kind caps), tokens of every document frequency around
+    the caps, entity ids that sort differently as strings than as numbers."""
+    n_ent = rng.randint(2, 40)
+    ents = [f"{rng.choice(['acct', 'Acct', 'user', 'u'])}-{rng.randint(0, 999)}" for _ in range(n_ent)]
+    rows = set()
+    for kind in ("template", "frame", "timing", "ip", "ua", "key", "other"):
+        for t in range(rng.randint(0, 25)):
+            df = rng.choice([1, 2, 3, 4, 5, 6, 7, 8, rng.randint(1, n_ent)])
+            for e in rng.sample(ents, min(df, len(set(ents)))):
+                rows.add((e, kind, f"{kind[0]}{t}"))
+    # Clustered accounts: a group that shares most of its tokens (edges of every kind become likely).
+    group = rng.sample(sorted(set(ents)), min(len(set(ents)), rng.randint(2, 6)))
+    for kind in ("template", "frame", "timing", "ip", "ua", "key"):
+        for t in range(rng.randint(0, 6)):
+            for e in group:
+                if rng.random() < 0.8:
+                    rows.add((e, kind, f"g{kind[0]}{t}"))
+    return pl.DataFrame(sorted(rows), schema=TOKEN_SCHEMA, orient="row")
+
+
+def _random_scores(rng: random.Random, tokens: pl.DataFrame) -> pl.DataFrame:
+    ents = sorted(set(tokens["entity_id"].to_list()))
+    kept = [e for e in ents if rng.random() < 0.9]  # some entities have no base score (0.0)
+    return pl.DataFrame({"entity_id": kept, "base_score": [rng.choice([0.0, 0.1, 0.3, 0.29, 0.6, 0.95]) for _ in kept]})
+
+
+@pytest.mark.parametrize(("block", "seeds"), [(1, 8), (6, 12), (1 << 22, 60)])
+def test_build_edges_equals_the_reference_on_random_token_tables(monkeypatch: pytest.MonkeyPatch, block: int, seeds: int) -> None:
+    monkeypatch.setattr(campaigns, "BLOCK_WORK", block)  # one entity per block, a few, one block
+    n_edges = 0
+    for seed in range(seeds):
+        rng = random.Random(seed)
+        tokens = _random_tokens(rng)
+        base = _random_scores(rng, tokens)
+        for link, cluster in (_SMALL, (CFG.link, CFG.cluster)):
+            want = _ref_build_edges(tokens, base, link, cluster)
+            assert_frame_equal(build_edges(tokens, base, link, cluster), want)
+            n_edges += want.height
+    assert n_edges > 8 * seeds  # the tables do make edges, of every kind:
+    edge_kinds = {
+        k for seed in range(5) for k in _ref_build_edges(_random_tokens(random.Random(seed)), _no_scores(), *_SMALL)["kind"]
+    }
+    assert edge_kinds == {"template", "timing", "infrastructure"}
+
+
+def _no_scores() -> pl.DataFrame:
+    return pl.DataFrame(schema={"entity_id": pl.String(), "base_score": pl.Float64()})
+
+
+def _random_parts(rng: random.Random) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Linking parts in both forms: [clusters_global, buckets, infra (current), infra (reference strings)].
+    Cluster and frame ids overlap in value (one token space must not confuse them), frame ids use the full
+    UInt64 range, buckets go negative."""
+    ents = sorted({f"e{rng.randint(0, 60)}" for _ in range(rng.randint(2, 30))})
+    cg_rows: list[tuple[Any, ...]] = []
+    b_rows: list[tuple[Any, ...]] = []
+    i_rows: list[tuple[Any, ...]] = []
+    for e in ents:
+        for c in rng.sample(range(40), rng.randint(0, 6)):
+            cg_rows.append((e, c, rng.randint(0, 8)))  # local cluster -> global cluster (few: shared)
+            for _ in range(rng.randint(0, 4)):
+                b_rows.append((e, c, rng.randint(-3, 5)))
+        for kind, pool in (
+            ("ip", ["10.0.0", "10.0.1", "2001:db8:1"]),
+            ("ua", ["curl/8", "sdk/1", "x"]),
+            ("key", ["k1", "k2", "k3"]),
+        ):
+            for tok in rng.sample(pool, rng.randint(0, 2)):
+                i_rows.append((e, kind, tok, None, None))
+        for f in rng.sample([3, 5, 2**63 + 3, 2**64 - 1], rng.randint(0, 2)):
+            i_rows.append((e, "frame", None, f, None))
+            for _ in range(rng.randint(0, 5)):
+                i_rows.append((e, "timing", None, f, rng.randint(-2, 4)))
+    cg = pl.DataFrame(
+        cg_rows, schema={"entity_id": pl.String, "cluster_id": pl.Int64, "global_cluster_id": pl.Int64}, orient="row"
+    )
+    buckets = pl.DataFrame(
+        b_rows, schema={"entity_id": pl.String, "cluster_id": pl.Int64, "bucket": pl.Int64}, orient="row"
+    ).unique()
+    infra = pl.DataFrame(i_rows, schema=INFRA_SCHEMA, orient="row").unique()
+    ref = infra.select(
+        "entity_id",
+        pl.col("kind").cast(pl.String),
+        pl.when(pl.col("kind") == "frame")
+        .then(pl.format("f{}", "frame_id"))
+        .when(pl.col("kind") == "timing")
+        .then(pl.format("sf{}:{}", "frame_id", "bucket"))
+        .otherwise(pl.col("token"))
+        .alias("token"),
+    ).unique()
+    return cg, buckets, infra, ref
+
+
+@pytest.mark.parametrize(("block", "seeds"), [(3, 15), (1 << 22, 60)])
+def test_link_tokens_and_build_edges_equal_the_reference_on_random_parts(
+    monkeypatch: pytest.MonkeyPatch, block: int, seeds: int
+) -> None:
+    monkeypatch.setattr(campaigns, "BLOCK_WORK", block)
+    n_edges = 0
+    for seed in range(seeds):
+        rng = random.Random(seed)
+        cg, buckets, infra, ref_infra = _random_parts(rng)
+        tokens = link_tokens(cg, buckets, infra)
+        ref_tokens = _ref_link_tokens(cg, buckets, ref_infra)
+        # The compact table holds the same (entity, kind) token sets: same rows per (entity, kind).
+        counts = (
+            tokens.group_by(pl.col("entity_id").cast(pl.String), pl.col("kind").cast(pl.String)).len().sort("entity_id", "kind")
+        )
+        assert_frame_equal(counts, ref_tokens.group_by("entity_id", "kind").len().sort("entity_id", "kind"))
+        base = _random_scores(rng, ref_tokens)
+        for link, cluster in (_SMALL, (CFG.link, CFG.cluster)):
+            want = _ref_build_edges(ref_tokens, base, link, cluster)
+            assert_frame_equal(build_edges(tokens, base, link, cluster), want)
+            n_edges += want.height
+    assert n_edges > 3 * seeds
+
+
+def test_partition_parts_and_edges_equal_the_reference_on_frames() -> None:
+    """The whole cross-entity step on real frames (sweeps, chat, shared infrastructure, keys)."""
+    infra: dict[str, Any] = {"client_ip": "203.0.113.7", "user_agent": "python-httpx/0.27.0"}
+    rows = (
+        sweep("h1", 0, api_key_id="k-1")
+        + sweep("h2", 4, api_key_id="k-1")
+        + sweep("h3", 8, **infra)
+        + sweep("h4", 2, n=4)
+        + chat("a", **infra)
+        + chat("b", **infra)
+        + chat("c", client_ip="198.51.100.9", user_agent="corp-proxy/1.0")
+        + [{"entity_id": "h1", "text": "hello there how are you", "ts": None}]
+    )
+    frame = make_frame(rows)
+    for link in (CFG.link, LinkConfig(min_frame_fills=2, frame_min_sync=1)):
+        c, b, i = partition_link_parts(frame, link, CFG.cluster)
+        assert i.schema == pl.Schema(INFRA_SCHEMA)
+        ref_i = _ref_infra(frame, link, CFG.cluster)
+        assert i.height == ref_i.height
+        g = c.select("entity_id", "cluster_id", pl.col("cluster_id").alias("global_cluster_id"))
+        base = pl.DataFrame(
+            {"entity_id": ["h1", "h2", "h3", "h4", "a", "b", "c"], "base_score": [0.9, 0.9, 0.9, 0.2, 0.9, 0.5, 0.0]}
+        )
+        want = _ref_build_edges(_ref_link_tokens(g, b, ref_i), base, link, CFG.cluster)
+        assert not want.is_empty()
+        assert_frame_equal(build_edges(link_tokens(g, b, i), base, link, CFG.cluster), want)
+
+
+def test_null_tokens_and_entities_follow_the_reference() -> None:
+    """Edge cases of the string form: a null token is one token; an entity-less row counts toward a token's
+    document frequency (so toward its cap) but makes no pair; duplicate rows count as in a join."""
+    rows = [("a", "ip", None), ("b", "ip", None), ("c", "ip", "r1"), ("d", "ip", "r1"), (None, "ip", "r1")]
+    rows += [("a", "ua", "u"), ("b", "ua", "u"), ("a", "ua", "u"), ("c", "ua", "u"), ("d", "ua", "u")]
+    rows += [("a", "key", "k"), ("b", "key", "k"), ("c", "template", "t1"), ("d", "template", "t1"), ("c", "nope", "t1")]
+    tokens = pl.DataFrame(rows, schema=TOKEN_SCHEMA, orient="row")
+    base = pl.DataFrame({"entity_id": ["a", "b", "c", "d"], "base_score": [0.9, 0.9, 0.9, 0.9]})
+    for link in (CFG.link, LinkConfig(max_accounts_per_ip=3)):
+        want = _ref_build_edges(tokens, base, link, CFG.cluster)
+        assert not want.is_empty()
+        assert_frame_equal(build_edges(tokens, base, link, CFG.cluster), want)
+    empty = pl.DataFrame(schema=TOKEN_SCHEMA)
+    assert_frame_equal(build_edges(empty, base, CFG.link, CFG.cluster), _ref_build_edges(empty, base, CFG.link, CFG.cluster))
