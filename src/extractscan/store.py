@@ -27,6 +27,7 @@ import secrets
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -61,6 +62,7 @@ _COMMIT = "COMMIT.json"
 _LOCK = ".lock"
 _STORE_DIRS = ("requests", "quarantine", "cache", _TXN)
 _OUT_BATCH_ROWS = 50_000  # rows per row group of final part files
+_COMMIT_THREADS = min(4, os.cpu_count() or 1)  # days deduplicated at once by a commit
 _OUT_BATCH_BYTES = 32 << 20  # ... or fewer rows when they hold this many bytes (bounds commit memory)
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -659,12 +661,22 @@ class Run:
         moves: list[dict[str, Any]] = []
         data_files: list[dict[str, Any]] = []
         kept: Counter[tuple[str, str | None]] = Counter()
-        for date in sorted(self._dates):
+
+        def dedupe(date: str) -> tuple[int, Counter[tuple[str, str | None]]]:
             staged = sorted(str(p) for p in (self.dir / "staged" / date).glob("b*.parquet"))
+            dst = out / f"requests/{PARTITION_COLUMN}={date}/part-{self.run_id}-0.parquet"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            counts: Counter[tuple[str, str | None]] = Counter()
+            return _dedupe_partition(staged, existing.get(date, []), dst, counts), counts
+
+        # Days are independent and Parquet reading / writing releases the GIL: dedupe them in threads.
+        dates = sorted(self._dates)
+        with ThreadPoolExecutor(max_workers=max(1, min(len(dates), _COMMIT_THREADS))) as pool:
+            done = list(pool.map(dedupe, dates))
+        for date, (n, counts) in zip(dates, done, strict=True):
+            kept.update(counts)
             rel = f"requests/{PARTITION_COLUMN}={date}/part-{self.run_id}-0.parquet"
             dst = out / rel
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            n = _dedupe_partition(staged, existing.get(date, []), dst, kept)
             if n == 0:  # every row a duplicate: no part file
                 continue
             size = dst.stat().st_size

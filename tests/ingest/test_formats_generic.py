@@ -221,3 +221,34 @@ def test_never_raises_on_arbitrary_or_mutated_input(data: Any) -> None:
     assert isinstance(reader.sniff(rec) if isinstance(rec, dict) else False, bool)
     rows = [r for r in finalize(name, reader.parse(rec, REF)) if not isinstance(r, Rejected)]
     pa.Table.from_pylist(rows, schema=CANONICAL_SCHEMA)
+
+
+_ANY_VALUE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.datetimes(timezones=st.sampled_from([UTC, None])),
+    st.lists(st.text(max_size=4), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=2),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from([f.name for f in CANONICAL_SCHEMA] + ["not_a_column"]), _ANY_VALUE))
+def test_conform_row_fast_paths_equal_the_coercions(row: dict[str, Any]) -> None:
+    """conform_row keeps already-typed values without calling conform_value; the result must be what
+    conform_value gives for every value, and must always convert to the canonical schema."""
+    from extractscan.ingest.formats.generic import COLUMN_KINDS, conform_row, conform_value
+
+    expected = {}
+    for k, v in row.items():
+        if k in COLUMN_KINDS and v is not None:
+            c = conform_value(COLUMN_KINDS[k], v)
+            if c is not None:
+                expected[k] = c
+    got = conform_row(row)
+    assert got == expected
+    assert {k: type(v) for k, v in got.items()} == {k: type(v) for k, v in expected.items()}
+    pa.Table.from_pylist([{**got, "record_id": "r", "source_format": "f"}], schema=CANONICAL_SCHEMA)
