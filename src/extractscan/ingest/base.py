@@ -137,7 +137,7 @@ def get_path(obj: Any, *path: str | int) -> Any:
                 return None
             cur = cur[p]
         else:
-            if not isinstance(cur, Mapping):
+            if not isinstance(cur, (dict, Mapping)):  # dict first: a C check, Mapping is an ABC check
                 return None
             cur = cur.get(p)
         if cur is None:

@@ -29,6 +29,10 @@ from extractscan.schema import CanonicalRow, Message
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 
+# ``isinstance(v, (dict, Mapping))`` throughout: decoded JSON objects are dicts, a dict check is a C type
+# check, while ``Mapping`` alone is an ABC check in Python (millions of calls per million records); other
+# Mappings (CSV rows, Parquet rows) still match.
+
 
 def token_sum(a: int | None, b: int | None) -> int | None:
     """``a + b`` when both are known and the sum fits the int64 token columns."""
@@ -39,7 +43,7 @@ def token_sum(a: int | None, b: int | None) -> int | None:
 
 
 def _mapping(v: Any) -> Mapping[str, Any]:
-    return v if isinstance(v, Mapping) else {}
+    return v if isinstance(v, (dict, Mapping)) else {}
 
 
 def as_int32(v: Any) -> int | None:
@@ -83,7 +87,7 @@ def content_text(content: Any, part_types: set[str]) -> str:
         return ""
     if isinstance(content, str):
         return content
-    if isinstance(content, Mapping):
+    if isinstance(content, (dict, Mapping)):
         content = [content]
     if not isinstance(content, list):
         return as_str(content) or ""
@@ -92,7 +96,7 @@ def content_text(content: Any, part_types: set[str]) -> str:
         if isinstance(part, str):
             out.append(part)
             continue
-        if not isinstance(part, Mapping):
+        if not isinstance(part, (dict, Mapping)):
             continue
         ptype = as_str(part.get("type"))
         text = part.get("text")
@@ -100,7 +104,7 @@ def content_text(content: Any, part_types: set[str]) -> str:
             out.append(text)
         elif ptype is None and "cachePoint" in part and len(part) == 1:
             continue  # Converse prompt-cache marker: not content
-        elif ptype is None and isinstance(part.get("guardContent"), Mapping):  # Converse guarded text
+        elif ptype is None and isinstance(part.get("guardContent"), (dict, Mapping)):  # Converse guarded text
             out.append(as_str(get_path(part, "guardContent", "text", "text")) or "")
         elif ptype == "redacted_thinking" or (ptype is None and "reasoningContent" in part):
             part_types.add("thinking")
@@ -130,7 +134,7 @@ def _messages(raw: Any, part_types: set[str]) -> tuple[list[Message], list[str]]
     systems: list[str] = []
     if isinstance(raw, str):
         return [{"role": "user", "text": raw}], systems
-    if isinstance(raw, Mapping):
+    if isinstance(raw, (dict, Mapping)):
         raw = [raw]
     if not isinstance(raw, list):
         return msgs, systems
@@ -138,7 +142,7 @@ def _messages(raw: Any, part_types: set[str]) -> tuple[list[Message], list[str]]
         if isinstance(m, str):
             msgs.append({"role": "user", "text": m})
             continue
-        if not isinstance(m, Mapping):
+        if not isinstance(m, (dict, Mapping)):
             continue
         if m.get("type") not in (None, "message"):
             # Responses API input items that are not messages (tool outputs, reasoning, calls).
@@ -162,8 +166,8 @@ def _messages(raw: Any, part_types: set[str]) -> tuple[list[Message], list[str]]
 
 
 def _system_text(v: Any, part_types: set[str]) -> str:
-    if isinstance(v, list | Mapping):
-        if isinstance(v, Mapping) and "parts" in v:  # Gemini systemInstruction
+    if isinstance(v, (list, dict, Mapping)):
+        if isinstance(v, (dict, Mapping)) and "parts" in v:  # Gemini systemInstruction
             v = v["parts"]
         return content_text(v, part_types)
     return as_str(v) or ""
@@ -187,13 +191,13 @@ def _finish_prompt(row: CanonicalRow, msgs: list[Message], systems: list[str], p
 def _tools_count(v: Any) -> int | None:
     if isinstance(v, list):
         return len(v)
-    if isinstance(v, Mapping) and isinstance(v.get("tools"), list):  # Converse toolConfig
+    if isinstance(v, (dict, Mapping)) and isinstance(v.get("tools"), list):  # Converse toolConfig
         return len(v["tools"])
     return None
 
 
 def _tags(v: Any) -> list[dict[str, str]] | None:
-    if not isinstance(v, Mapping) or not v:
+    if not isinstance(v, (dict, Mapping)) or not v:
         return None
     out = []
     for k, val in v.items():
@@ -268,13 +272,13 @@ def openai_responses_request(body: Mapping[str, Any]) -> CanonicalRow:
     _set(row, "response_format_type", as_str(get_path(body, "text", "format", "type")))
     _set(row, "end_user_id", as_str(body.get("safety_identifier") or body.get("user")))
     conv = body.get("conversation")  # "conv_…" or {"id": "conv_…"}
-    _set(row, "session_id", as_str(conv.get("id") if isinstance(conv, Mapping) else conv))
+    _set(row, "session_id", as_str(conv.get("id") if isinstance(conv, (dict, Mapping)) else conv))
     _set(row, "tags", _tags(body.get("metadata")))
     return row
 
 
 def _thinking_budget(v: Any) -> int | None:
-    if not isinstance(v, Mapping):
+    if not isinstance(v, (dict, Mapping)):
         return None
     t = as_str(v.get("type"))
     if t == "enabled":
@@ -315,7 +319,7 @@ def converse_request(body: Mapping[str, Any]) -> CanonicalRow:
     _set(row, "top_p", as_float(cfg.get("topP", cfg.get("top_p"))))
     _set(row, "top_k", as_int32(cfg.get("topK", cfg.get("top_k"))))
     extra = body.get("additionalModelRequestFields")
-    if isinstance(extra, Mapping):
+    if isinstance(extra, (dict, Mapping)):
         _set(row, "thinking_budget_tokens", _thinking_budget(extra.get("thinking")))
         if row.get("top_k") is None:
             _set(row, "top_k", as_int32(extra.get("top_k")))
@@ -374,15 +378,15 @@ def _blocks(msgs: Any) -> list[Mapping[str, Any]]:
     if not isinstance(msgs, list):
         return out
     for m in msgs[:64]:
-        c = m.get("content") if isinstance(m, Mapping) else None
+        c = m.get("content") if isinstance(m, (dict, Mapping)) else None
         if isinstance(c, list):
-            out.extend(b for b in c if isinstance(b, Mapping))
+            out.extend(b for b in c if isinstance(b, (dict, Mapping)))
     return out
 
 
 def is_converse_block(b: Any) -> bool:
     """A Bedrock Converse content block: ``{"text": …}``, ``{"toolUse": …}`` … without a ``type``."""
-    return isinstance(b, Mapping) and "type" not in b and any(k in b for k in _CONVERSE_BLOCK_KEYS)
+    return isinstance(b, (dict, Mapping)) and "type" not in b and any(k in b for k in _CONVERSE_BLOCK_KEYS)
 
 
 def anthropic_markers(body: Any) -> bool:
@@ -390,20 +394,20 @@ def anthropic_markers(body: Any) -> bool:
     ``system`` (string or typed blocks), ``thinking``, ``top_k``, ``stop_sequences``, ``anthropic_version``,
     ``metadata`` holding only ``user_id``, tools with ``input_schema`` or Anthropic content block types.
     A plain ``{model, max_tokens, messages}`` has none and is left to OpenAI Chat Completions."""
-    if not isinstance(body, Mapping):
+    if not isinstance(body, (dict, Mapping)):
         return False
     if any(k in body for k in _ANTHROPIC_KEYS):
         return True
     system = body.get("system")
     if isinstance(system, str):
         return True
-    if isinstance(system, list) and system and all(isinstance(b, Mapping) and "type" in b for b in system):
+    if isinstance(system, list) and system and all(isinstance(b, (dict, Mapping)) and "type" in b for b in system):
         return True
     md = body.get("metadata")
-    if isinstance(md, Mapping) and list(md) == ["user_id"]:
+    if isinstance(md, (dict, Mapping)) and list(md) == ["user_id"]:
         return True
     tools = body.get("tools")
-    if isinstance(tools, list) and any(isinstance(t, Mapping) and "input_schema" in t for t in tools[:64]):
+    if isinstance(tools, list) and any(isinstance(t, (dict, Mapping)) and "input_schema" in t for t in tools[:64]):
         return True
     for b in _blocks(body.get("messages")):
         t = b.get("type")
@@ -415,7 +419,7 @@ def anthropic_markers(body: Any) -> bool:
 def request_kind(body: Any) -> str | None:
     """Which request shape a body is: openai_chat, openai_responses, anthropic, converse, gemini,
     openai_completions; None when unknown. Ambiguous ``{model, max_tokens, messages}`` is openai_chat."""
-    if not isinstance(body, Mapping):
+    if not isinstance(body, (dict, Mapping)):
         return None
     if "contents" in body:
         return "gemini"
@@ -472,7 +476,7 @@ def request_body(body: Any, kind: str | None = None) -> CanonicalRow:
     """Parse any request body (JSON-in-a-string accepted). Unknown shapes give ``{}``."""
     body = maybe_json(body)
     k = kind or request_kind(body)
-    if k is None or not isinstance(body, Mapping):
+    if k is None or not isinstance(body, (dict, Mapping)):
         return {}
     return _REQUEST_PARSERS[k](body)
 
@@ -492,13 +496,13 @@ def response_body(body: Any) -> CanonicalRow:
     Unknown shapes give ``{}``. Readers merge their own envelope status first, so theirs wins."""
     body = maybe_json(body)
     row: CanonicalRow = {}
-    if not isinstance(body, Mapping):
+    if not isinstance(body, (dict, Mapping)):
         return row
     pt: set[str] = set()
     pending = False  # a background Responses object still queued / in progress: no outcome yet
     err = body.get("error")
     obj = as_str(body.get("object"))
-    if isinstance(err, Mapping) and err:
+    if isinstance(err, (dict, Mapping)) and err:
         row["status"] = "error"
         _set(row, "error_code", as_str(err.get("type") or err.get("code")))
         if obj != "response" and not any(body.get(k) for k in _CONTENT_KEYS):
@@ -509,8 +513,8 @@ def response_body(body: Any) -> CanonicalRow:
     if isinstance(body.get("choices"), list):  # OpenAI chat (and legacy completions)
         choices = body["choices"]
         row["n_response_choices"] = len(choices)
-        first = choices[0] if choices and isinstance(choices[0], Mapping) else {}
-        msg = first.get("message") if isinstance(first.get("message"), Mapping) else {}
+        first = choices[0] if choices and isinstance(choices[0], (dict, Mapping)) else {}
+        msg = first.get("message") if isinstance(first.get("message"), (dict, Mapping)) else {}
         text = content_text(msg.get("content"), pt) if msg else as_str(first.get("text")) or ""
         row["response_text"] = text
         _set(row, "finish_reason", as_str(first.get("finish_reason")))
@@ -520,7 +524,7 @@ def response_body(body: Any) -> CanonicalRow:
         texts = []
         output = body.get("output")
         for item in output if isinstance(output, list) else []:
-            if isinstance(item, Mapping) and item.get("type") == "message":
+            if isinstance(item, (dict, Mapping)) and item.get("type") == "message":
                 texts.append(content_text(item.get("content"), pt))
         row["response_text"] = "\n".join(t for t in texts if t)
         row["n_response_choices"] = 1
@@ -543,7 +547,7 @@ def response_body(body: Any) -> CanonicalRow:
         # Anthropic Message; thinking blocks are not the answer.
         content = body.get("content")
         if isinstance(content, list):
-            content = [b for b in content if not (isinstance(b, Mapping) and b.get("type") == "thinking")]
+            content = [b for b in content if not (isinstance(b, (dict, Mapping)) and b.get("type") == "thinking")]
         row["response_text"] = content_text(content, pt)
         row["n_response_choices"] = 1
         _set(row, "response_id", as_str(body.get("id")))
@@ -553,7 +557,7 @@ def response_body(body: Any) -> CanonicalRow:
         _set(row, "cache_read_tokens", as_int(usage.get("cache_read_input_tokens")))
         _set(row, "cache_write_tokens", as_int(usage.get("cache_creation_input_tokens")))
         _set(row, "total_tokens", token_sum(row.get("input_tokens"), row.get("output_tokens")))
-    elif isinstance(get_path(body, "output", "message"), Mapping):  # Converse
+    elif isinstance(get_path(body, "output", "message"), (dict, Mapping)):  # Converse
         row["response_text"] = content_text(get_path(body, "output", "message", "content"), pt)
         row["n_response_choices"] = 1
         _set(row, "finish_reason", as_str(body.get("stopReason")))
@@ -566,7 +570,7 @@ def response_body(body: Any) -> CanonicalRow:
     elif isinstance(body.get("candidates"), list):  # Gemini
         cands = body["candidates"]
         row["n_response_choices"] = len(cands)
-        first = cands[0] if cands and isinstance(cands[0], Mapping) else {}
+        first = cands[0] if cands and isinstance(cands[0], (dict, Mapping)) else {}
         row["response_text"] = content_text(get_path(first, "content", "parts"), pt)
         _set(row, "finish_reason", as_str(first.get("finishReason")))
         um = _mapping(body.get("usageMetadata"))
@@ -589,7 +593,7 @@ def response_time(body: Any) -> tuple[datetime | None, datetime | None]:
     """(created, completed) times a response body carries: OpenAI ``created`` / ``created_at`` and
     Responses ``completed_at`` (unix seconds). Anthropic, Converse and Gemini bodies carry none."""
     body = maybe_json(body)
-    if not isinstance(body, Mapping):
+    if not isinstance(body, (dict, Mapping)):
         return None, None
     start = parse_time(body.get("created", body.get("created_at")))
     end = parse_time(body.get("completed_at"))
@@ -624,7 +628,7 @@ _RESPONSE_SURFACE = {
 def response_surface(body: Any) -> tuple[str | None, str | None]:
     """(provider, api_surface) of a response body, for rows that have no request body."""
     body = maybe_json(body)
-    if not isinstance(body, Mapping):
+    if not isinstance(body, (dict, Mapping)):
         return None, None
     obj = as_str(body.get("object"))
     if obj in _RESPONSE_SURFACE:
@@ -633,7 +637,7 @@ def response_surface(body: Any) -> tuple[str | None, str | None]:
         return "openai", "chat.completions"
     if body.get("type") in ("message", "error") and ("content" in body or "error" in body):
         return "anthropic", "messages"
-    if isinstance(get_path(body, "output", "message"), Mapping):
+    if isinstance(get_path(body, "output", "message"), (dict, Mapping)):
         return "aws-bedrock", "converse"
     if isinstance(body.get("candidates"), list):
         return "google", "generate_content"
