@@ -37,12 +37,14 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def window(store: Path) -> tuple[float, float]:
     """A window that cuts through the log: some requests of most accounts fall outside it."""
-    ts = Store(store).scan().select(pl.col("event_time").dt.epoch("us").cast(pl.Float64) / 1e6).collect().to_series()
-    return float(ts.quantile(0.3)), float(ts.quantile(0.8))
+    ts = pl.col("event_time").dt.epoch("us").cast(pl.Float64) / 1e6
+    q = Store(store).scan().select(ts.quantile(0.3).alias("lo"), ts.quantile(0.8).alias("hi")).collect()
+    return q.item(0, "lo"), q.item(0, "hi")
 
 
-def _assert_split_matches(lf: pl.LazyFrame, tmp: Path, n: int, **kw: object) -> int:
-    split = split_requests(lf, n_partitions=n, work_dir=tmp, **kw)  # type: ignore[arg-type]
+def _assert_split_matches(lf: pl.LazyFrame, tmp: Path, n: int, batch_rows: int = 1000, **kw: object) -> int:
+    # Small batches: the split reads the 5.9k-request store in several steps, as it reads a large log.
+    split = split_requests(lf, n_partitions=n, work_dir=tmp, batch_rows=batch_rows, **kw)  # type: ignore[arg-type]
     assert split is not None
     rows = 0
     try:
@@ -57,10 +59,11 @@ def _assert_split_matches(lf: pl.LazyFrame, tmp: Path, n: int, **kw: object) -> 
     return rows
 
 
-@pytest.mark.parametrize("n", [2, 7, 150])  # 150 partitions > 78 accounts: some partitions are empty
-def test_split_equals_per_partition_reads(store: Path, tmp_path: Path, n: int) -> None:
+# 150 partitions > 78 accounts: some partitions are empty; one batch of 100k rows holds the whole store
+@pytest.mark.parametrize(("n", "batch_rows"), [(2, 1000), (7, 777), (150, 1000), (13, 100_000)])
+def test_split_equals_per_partition_reads(store: Path, tmp_path: Path, n: int, batch_rows: int) -> None:
     lf = Store(store).scan()
-    rows = _assert_split_matches(lf, tmp_path, n)
+    rows = _assert_split_matches(lf, tmp_path, n, batch_rows)
     assert rows == lf.select(pl.len()).collect().item()  # every request lands in exactly one partition
 
 
@@ -88,7 +91,7 @@ def test_rows_without_entity_or_time(store: Path, tmp_path: Path, window: tuple[
 def test_built_frames_are_identical(store: Path, tmp_path: Path) -> None:
     lf = Store(store).scan()
     cfg = _no_embed()
-    split = split_requests(lf, n_partitions=3, work_dir=tmp_path)
+    split = split_requests(lf, n_partitions=3, work_dir=tmp_path, batch_rows=2000)
     assert split is not None
     try:
         for p in range(3):
@@ -110,7 +113,7 @@ def test_partitions_read_only_their_own_files(store: Path, tmp_path: Path) -> No
     shutil.copytree(store, copy)
     lf = Store(copy).scan()
     expected = [load_requests(lf, partition=p, n_partitions=4) for p in range(4)]
-    split = split_requests(lf, n_partitions=4, work_dir=tmp_path / "work")
+    split = split_requests(lf, n_partitions=4, work_dir=tmp_path / "work", batch_rows=1500)
     assert split is not None
     shutil.rmtree(copy)
     try:
@@ -133,16 +136,32 @@ def _report(result: object) -> dict[str, object]:
     }
 
 
-def test_scan_results_identical_with_and_without_split(store: Path, tmp_path: Path) -> None:
-    cfg = _no_embed(partition_rows=700)  # 9 partitions of the 5.9k requests
+class _Spy:
+    """Wraps split_requests: records each call and makes its passes small, as on a large log."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def __call__(self, lf: pl.LazyFrame, **kw: object) -> object:
+        self.calls.append(int(kw["n_partitions"]))  # type: ignore[call-overload]
+        return split_requests(lf, **kw, batch_rows=800)  # type: ignore[arg-type]
+
+
+def test_scan_results_identical_with_and_without_split(store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spy = _Spy()
+    monkeypatch.setattr(scan_mod, "split_requests", spy)
+    cfg = _no_embed(partition_rows=300)  # 20 partitions of the 5.9k requests
     work = tmp_path / "work"
     work.mkdir()
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("")
     split_result = scan_frame_source(Store(store).scan(), cfg, work_dir=work)
+    assert spy.calls == [20]
     direct_result = scan_frame_source(Store(store).scan(), cfg, work_dir=not_a_dir)  # falls back: per-partition reads
-    one_result = scan_frame_source(Store(store).scan(), _no_embed(), work_dir=work)
-    assert split_result.stats.partitions == 9 and one_result.stats.partitions == 1
+    assert spy.calls == [20, 20]
+    few = scan_frame_source(Store(store).scan(), _no_embed(partition_rows=1000), work_dir=work)
+    assert few.stats.partitions == 6 and spy.calls == [20, 20]  # below SPLIT_MIN_PARTITIONS: no split
+    assert split_result.stats.partitions == 20
     assert _report(split_result) == _report(direct_result)
     assert split_result.accounts and any(a.flagged for a in split_result.accounts)
     assert os.listdir(work) == []  # the split folder is gone
@@ -158,5 +177,5 @@ def test_split_folder_removed_on_error(store: Path, tmp_path: Path, monkeypatch:
 
     monkeypatch.setattr(scan_mod, "build_frame", boom)
     with pytest.raises(RuntimeError, match="partition failed"):
-        scan_frame_source(Store(store).scan(), _no_embed(partition_rows=1000), work_dir=tmp_path)
+        scan_frame_source(Store(store).scan(), _no_embed(partition_rows=300), work_dir=tmp_path)
     assert seen and os.listdir(tmp_path) == []

@@ -33,7 +33,7 @@ from extractscan.config import Config
 from extractscan.detectors.base import Detector, EmbeddingSet, ScanContext, result_frame
 from extractscan.detectors.registry import enabled_detectors, weight_of
 from extractscan.findings import RESULT_VERSION, AccountFinding, DetectorResult, ScanResult, ScanStats
-from extractscan.prepare import ENTITY_COLUMNS, build_frame, load_requests, split_requests
+from extractscan.prepare import ENTITY_COLUMNS, SPLIT_MIN_PARTITIONS, build_frame, load_requests, split_requests
 from extractscan.scoring import clamp01, combine, contributions, explain, lifted, severity
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -73,8 +73,8 @@ def scan_frame_source(
 ) -> ScanResult:
     """Scan the requests of a LazyFrame in the canonical schema (normally ``Store.scan()``).
 
-    With more than one partition the requests are first split into per-partition files in a temporary
-    folder under ``work_dir`` (the system's temporary folder when None), deleted when the scan ends.
+    With many partitions the requests are first split into per-partition files in a temporary folder
+    under ``work_dir`` (the system's temporary folder when None), deleted when the scan ends.
     """
     timer = _Timer()
     t0 = time.perf_counter()
@@ -122,12 +122,13 @@ def scan_frame_source(
     sem_vectors: list[np.ndarray] = []
     lsh_c = lsh_k = 0
     window = [math.inf, -math.inf]
-    # One pass over the source writes each partition's rows to its own file; reading partition by partition
-    # from the source instead decodes the whole store once per partition (quadratic in the log). Without a
-    # writable temporary folder (split is None) the source is read per partition as before.
+    # With many partitions, one pass over the source writes each partition's rows to its own file: reading
+    # partition by partition from the source decodes the store's hash column once per partition (quadratic
+    # in the log). With few partitions, or without a writable temporary folder (split is None), the source
+    # is read per partition.
     split = None
     try:
-        if n_parts > 1:
+        if n_parts >= SPLIT_MIN_PARTITIONS:
             split = split_requests(lf, entity=entity, since=s_since, until=s_until, n_partitions=n_parts, work_dir=work_dir)
             t0 = timer.add("load", t0)
         for p in range(n_parts):
