@@ -218,3 +218,42 @@ def test_documented_configurable_and_bare_features(cls: type[Detector]) -> None:
     ctx = ScanContext(config=Config())
     assert cls().score(pl.DataFrame(schema={"entity_id": pl.String()}), ctx).is_empty()
     assert cls.requires == frozenset()  # all four work without embeddings
+
+
+def test_edge_words_equal_the_full_edge_windows() -> None:
+    # _edge_words reads short windows first and the full edges only where those hold too few words; the
+    # words it keeps must be those of the full windows, on texts around every window size and with word
+    # characters that glue words together (apostrophes, hyphens, underscores) or split them (punctuation).
+    import random
+
+    from extractscan.detectors.template_concentration import _EDGE_CHARS, _WORD, _edge_words
+
+    rng = random.Random(5)
+    pieces = ["a", "word", "x1", "it's", "co-op", "snake_case", "--", "'", "é", "日本語", "٣", ",", ". ", " ", "  "]
+    pieces += ["averyveryverylongwordwithoutanybreaksatall" * 3, "((", "🙂"]
+    texts = []
+    for _ in range(3000):
+        target = rng.choice([5, 60, 95, 96, 97, 150, 399, 400, 401, 790, 800, 801, 1200])
+        t = ""
+        while len(t) < target:
+            t += rng.choice(pieces) + (" " if rng.random() < 0.7 else "")
+        texts.append(t[: target + rng.randint(-2, 2)])
+    texts += ["", " ", "--'", "one"]
+    norms = pl.Series("norm", texts)
+    got = _edge_words(norms, 6, 4, 8)
+    full = norms.to_frame().select(
+        pl.when(pl.col("norm").str.len_chars() <= 2 * _EDGE_CHARS)
+        .then(pl.col("norm").str.count_matches(_WORD))
+        .otherwise(1_000_000)
+        .alias("nw"),
+        pl.col("norm").str.slice(0, _EDGE_CHARS).str.extract_all(_WORD).alias("head"),
+        pl.col("norm").str.slice(-_EDGE_CHARS).str.extract_all(_WORD).alias("tail"),
+    )
+    assert got.height == len(texts)
+    assert got["_len"].to_list() == [len(t) for t in texts]
+    for g_nw, g_head, g_tail, nw, head, tail in zip(
+        got["_nw"], got["_head"], got["_tail"], full["nw"], full["head"], full["tail"], strict=True
+    ):
+        assert min(g_nw, 9) == min(nw, 9)
+        assert list(g_head)[:6] == list(head)[:6]
+        assert list(g_tail)[-4:] == list(tail)[-4:]

@@ -136,6 +136,26 @@ def result_frame(df: pl.DataFrame) -> pl.DataFrame:
     return out.sort("entity_id")
 
 
+def distinct_index(values: pl.Series) -> tuple[pl.Series, np.ndarray]:
+    """The distinct values of a column (first appearance first; null is one value) and, per row, the
+    position of its value among them (int64). Per-text work (regexes, word lists) then runs once per
+    distinct text and is gathered back with the index: templated traffic repeats its prompts, skeletons
+    and system prompts (a 1M-request partition holds 150k distinct prompts in 240k rows, 18 system
+    prompts). Exact: values are grouped by equality, not by a hash."""
+    g = values.alias("v").to_frame().with_row_index("_i").group_by("v", maintain_order=True).agg(pl.col("_i"))
+    pos = g.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_u"), "_i").explode("_i")
+    index = np.empty(values.len(), dtype=np.int64)
+    index[pos["_i"].to_numpy()] = pos["_u"].to_numpy()
+    return g["v"].alias(values.name), index
+
+
+def per_distinct(values: pl.Series, exprs: list[pl.Expr]) -> pl.DataFrame:
+    """``exprs`` (over ``pl.col(values.name)``) evaluated once per distinct value and gathered back to one
+    row per input row, in input order: the same frame as ``values.to_frame().select(exprs)``."""
+    uniq, index = distinct_index(values)
+    return uniq.to_frame().select(exprs)[index]
+
+
 def ramp(x: pl.Expr, lo: float, hi: float) -> pl.Expr:
     """0 below ``lo``, 1 above ``hi``, linear between: the usual way a measurement becomes a score."""
     # Cast first: an unsigned count minus a threshold would wrap around instead of going negative.

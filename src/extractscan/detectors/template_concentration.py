@@ -5,9 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 import polars as pl
 
-from extractscan.detectors.base import Detector, ScanContext, ramp, result_frame, volume_confidence
+from extractscan.detectors.base import (
+    Detector,
+    ScanContext,
+    distinct_index,
+    per_distinct,
+    ramp,
+    result_frame,
+    volume_confidence,
+)
 from extractscan.detectors.reasoning_elicitation import alternation, column, pct
 
 _WORD = r"[\p{L}\p{N}][\p{L}\p{N}'_-]*"
@@ -58,6 +67,51 @@ def _asks(frame_text: pl.Expr) -> list[pl.Expr]:
         frame_text.str.contains(EXPLAIN_REGEX).alias("ask_explain"),
         frame_text.str.contains(SHORT_REGEX).alias("ask_short"),
     ]
+
+
+_SHORT_EDGE = 96  # characters read first at each end; the full _EDGE_CHARS only where these hold too few words
+
+
+def _edge_words(norms: pl.Series, head: int, tail: int, most: int) -> pl.DataFrame:
+    """Per text: ``_len`` (characters), ``_head`` (the first ``head`` or more words of its first
+    ``_EDGE_CHARS`` characters), ``_tail`` (the last ``tail`` or more words of its last ``_EDGE_CHARS``
+    characters) and ``_nw``: its number of words, exact up to ``most + 1`` (only compared with frame
+    sizes <= ``most``), 1,000,000 past ``2 * _EDGE_CHARS`` characters.
+
+    Words are matches of ``_WORD``, found left to right. Cutting a text at the end cuts at most its last
+    word, and cutting it at the start at most its first: after the first word boundary, the words of a cut
+    text are the text's own. So the first ``head`` words of the first ``_SHORT_EDGE`` characters are those
+    of the first ``_EDGE_CHARS`` when that window holds more than ``head`` words (likewise at the end; and a
+    window never holds more words than the text, so ``most + 1`` words in it settle the count). Only the
+    texts whose short windows hold too few words are read to the full edges: the words of 400 + 400 + 800
+    characters of every prompt were this detector's largest cost."""
+    w = _SHORT_EDGE
+    df = norms.alias("norm").to_frame().with_row_index("_i").with_columns(pl.col("norm").str.len_chars().alias("_len"))
+    short = df.with_columns(
+        pl.col("norm").str.slice(0, w).str.extract_all(_WORD).alias("_head"),
+        pl.col("norm").str.slice(-w).str.extract_all(_WORD).alias("_tail"),
+    )
+    n_head, n_tail, length = pl.col("_head").list.len(), pl.col("_tail").list.len(), pl.col("_len")
+    whole = length <= w  # the windows are the whole text
+    exact = whole | ((n_head > head) & (n_tail > tail) & ((length > 2 * _EDGE_CHARS) | (n_head > most)))
+    fast = short.filter(exact).with_columns(
+        pl.when(length > 2 * _EDGE_CHARS)
+        .then(pl.lit(1_000_000, dtype=pl.Int32()))
+        .when(whole)
+        .then(n_head.cast(pl.Int32))
+        .otherwise(pl.lit(most + 1, dtype=pl.Int32()))
+        .alias("_nw")
+    )
+    slow = df.join(fast.select("_i"), on="_i", how="anti").with_columns(
+        pl.when(length <= 2 * _EDGE_CHARS)
+        .then(pl.col("norm").str.slice(0, 2 * _EDGE_CHARS).str.count_matches(_WORD).cast(pl.Int32))
+        .otherwise(pl.lit(1_000_000, dtype=pl.Int32()))
+        .alias("_nw"),
+        pl.col("norm").str.slice(0, _EDGE_CHARS).str.extract_all(_WORD).alias("_head"),
+        pl.col("norm").str.slice(-_EDGE_CHARS).str.extract_all(_WORD).alias("_tail"),
+    )
+    cols = ["_i", "_len", "_nw", "_head", "_tail"]
+    return pl.concat([fast.select(cols), slow.select(cols)]).sort("_i").drop("_i")
 
 
 def _weighted(e: pl.Expr | str) -> pl.Expr:
@@ -180,16 +234,7 @@ class TemplateConcentration(Detector):
             column(frame, "max_output_tokens", pl.Int64()).alias("mot"),
             system.alias("system"),
         ).with_row_index("_row")
-        base = base.with_columns(
-            pl.col("norm").hash(seed=11).alias("_th"),
-            # Word count, only needed up to the longest frame: a prompt longer than both edges has enough.
-            pl.when(pl.col("norm").str.len_chars() <= 2 * _EDGE_CHARS)
-            .then(pl.col("norm").str.slice(0, 2 * _EDGE_CHARS).str.count_matches(_WORD).cast(pl.Int32))
-            .otherwise(pl.lit(1_000_000, dtype=pl.Int32()))
-            .alias("_nw"),
-            pl.col("norm").str.slice(0, _EDGE_CHARS).str.extract_all(_WORD).alias("_head"),
-            pl.col("norm").str.slice(-_EDGE_CHARS).str.extract_all(_WORD).alias("_tail"),
-        )
+        base = base.with_columns(pl.col("norm").hash(seed=11).alias("_th"))
 
         per_entity = base.group_by("entity_id").agg(
             pl.len().cast(pl.Int64).alias("n"), pl.col("_th").n_unique().cast(pl.Int64).alias("n_distinct")
@@ -260,57 +305,80 @@ class TemplateConcentration(Detector):
         """Every (row, frame) pair: one row per request and frame kind it fits, with the frame key, the
         fill length and whether the frame's constant text (the words kept, the skeleton without its slots,
         the system prompt) asks for an explanation / a short answer. The fill never decides the ask: a
-        customer who writes "please explain" does not make a support app an explanation harvest."""
-        cols = ["entity_id", "_row", "_th", "mot"]
-        # Each prefix / suffix string once (several frames share them), with its length.
+        customer who writes "please explain" does not make a support app an explanation harvest.
+
+        Everything but the row's own columns is a function of its prompt, skeleton or system prompt, so it
+        is computed once per distinct value (:func:`distinct_index`) and gathered back: the word lists and
+        the ask regexes over every row and frame were most of this detector's time."""
+        rows = base.select("entity_id", "_row", "_th", "mot")
+        # Per distinct prompt: word count (only needed up to the longest frame: a prompt longer than both
+        # edges has enough), length, and each prefix / suffix string once (several frames share them).
         ks = sorted({k for k, _ in WORD_FRAMES} - {0})
         ms = sorted({m for _, m in WORD_FRAMES} - {0})
-        words = base.select(
-            "entity_id",
-            "_row",
-            "_th",
-            "mot",
+        norms, by_norm = distinct_index(base["norm"])
+        words = _edge_words(norms, max(ks), max(ms), max(k + m for k, m in WORD_FRAMES)).select(
             "_nw",
-            _chars(pl.col("norm")).alias("_len"),
+            pl.col("_len").cast(pl.Int64),
             pl.lit("").alias("_p0"),
             pl.lit("").alias("_s0"),
             *[pl.col("_head").list.head(k).list.join(" ").alias(f"_p{k}") for k in ks],
             *[pl.col("_tail").list.tail(m).list.join(" ").alias(f"_s{m}") for m in ms],
         )
+        n_words = words["_nw"].to_numpy()[by_norm]
+
+        def part(mask: np.ndarray, kind: int, per_value: pl.DataFrame, value_of_row: np.ndarray) -> pl.DataFrame:
+            # rows where mask holds, the kind, then the per-value columns (key, fill_chars, frame_words, asks)
+            idx = np.flatnonzero(mask)
+            return pl.concat(
+                [rows[idx], pl.DataFrame({"kind": np.full(idx.size, kind, np.int16)}), per_value[value_of_row[idx]]],
+                how="horizontal",
+            )
+
         parts: list[pl.DataFrame] = []
         for i, (k, m) in enumerate(WORD_FRAMES):
             head, tail = pl.col(f"_p{k}"), pl.col(f"_s{m}")
-            parts.append(
-                words.filter(pl.col("_nw") > k + m).select(
-                    *cols,
-                    pl.lit(i, dtype=pl.Int16()).alias("kind"),
-                    pl.concat_str([head, pl.lit("\x1f"), tail]).hash(seed=13).alias("key"),
-                    (pl.col("_len") - _chars(head) - _chars(tail)).clip(0).alias("fill_chars"),
-                    pl.lit(k + m, dtype=pl.Int32()).alias("frame_words"),
-                    *_asks(pl.concat_str([head, tail], separator=" ")),
-                )
+            f = words.select(
+                pl.concat_str([head, pl.lit("\x1f"), tail]).hash(seed=13).alias("key"),
+                (pl.col("_len") - _chars(head) - _chars(tail)).clip(0).alias("fill_chars"),
+                pl.lit(k + m, dtype=pl.Int32()).alias("frame_words"),
+                pl.concat_str([head, tail], separator=" ").alias("_frame"),
             )
+            # The asks once per distinct frame text (a template's frames repeat across its prompts).
+            f = pl.concat([f.drop("_frame"), per_distinct(f["_frame"], _asks(pl.col("_frame")))], how="horizontal")
+            parts.append(part(n_words > k + m, i, f, by_norm))
+        lens = words["_len"][by_norm]
+        skels, by_skel = distinct_index(base["skeleton"])
         stripped = pl.col("skeleton").str.replace_all(_MASK, "")
-        parts.append(
-            base.filter(pl.col("skeleton").str.contains(_MASK)).select(
-                *cols,
-                pl.lit(_SKELETON, dtype=pl.Int16()).alias("kind"),
-                pl.col("skeleton_id").cast(pl.UInt64).alias("key"),
-                (pl.col("norm").str.len_chars().cast(pl.Int64) - stripped.str.len_chars()).clip(0).alias("fill_chars"),
+        sk = (
+            skels.alias("skeleton")
+            .to_frame()
+            .select(
+                pl.col("skeleton").str.contains(_MASK).alias("_has"),
+                stripped.str.len_chars().alias("_slen"),
                 stripped.str.count_matches(_WORD).cast(pl.Int32).alias("frame_words"),
                 *_asks(stripped),
             )
         )
-        parts.append(
-            base.filter(pl.col("system").str.len_chars() > 0).select(
-                *cols,
-                pl.lit(_SYSTEM, dtype=pl.Int16()).alias("kind"),
+        has = sk["_has"].to_numpy()[by_skel]
+        # The key is the row's skeleton_id and the fill its prompt's length less the skeleton's constant text.
+        sk_rows = pl.DataFrame({"key": base["skeleton_id"].cast(pl.UInt64), "_len": lens, "_u": by_skel}).filter(pl.Series(has))
+        sk_part = part(has, _SKELETON, sk.drop("_has", "_slen"), by_skel)
+        fill = (sk_rows["_len"] - sk["_slen"][sk_rows["_u"].to_numpy()]).clip(0).alias("fill_chars")
+        parts.append(sk_part.insert_column(rows.width + 1, sk_rows["key"]).insert_column(rows.width + 2, fill))
+        systems, by_system = distinct_index(base["system"])
+        sy = (
+            systems.alias("system")
+            .to_frame()
+            .select(
+                (pl.col("system").str.len_chars() > 0).alias("_has"),
                 pl.col("system").hash(seed=17).alias("key"),
-                pl.col("norm").str.len_chars().cast(pl.Int64).alias("fill_chars"),
                 pl.col("system").str.count_matches(_WORD).cast(pl.Int32).alias("frame_words"),
                 *_asks(pl.col("system")),
             )
         )
+        has = sy["_has"].to_numpy()[by_system]
+        sy_part = part(has, _SYSTEM, sy.drop("_has"), by_system)
+        parts.append(sy_part.insert_column(rows.width + 2, lens.filter(pl.Series(has)).alias("fill_chars")))
         return pl.concat(parts, how="vertical")
 
     def _sweep(self, base: pl.DataFrame, per_entity: pl.DataFrame, chars: int) -> pl.DataFrame:
