@@ -269,3 +269,22 @@ def test_pair_jaccard_matches_sets() -> None:
     want = [exact_jaccard(sets[a], sets[b]) for a, b in zip(i, j, strict=True)]
     np.testing.assert_allclose(got, want)
     assert exact_jaccard([], []) == 0.0 and exact_jaccard("ab", "bc") == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize("with_shingles", [True, False], ids=["jaccard", "signature"])
+def test_doc_text_clusters_like_one_signature_per_document(with_shingles: bool) -> None:
+    # cluster_texts hashes each distinct text once and passes doc_text; the labels and counts must be those
+    # of one signature per document (repeats of a text in and across groups, borderline variants, empties)
+    rng = random.Random(9)
+    distinct = _families(rng, 12, 8, words=20, edits=6) + [random_text(rng, 40) for _ in range(40)] + ["", "x"]
+    doc_text = np.array([rng.randrange(len(distinct)) for _ in range(900)], dtype=np.int64)
+    groups = np.array([rng.randrange(6) for _ in range(doc_text.size)])
+    cfg = ClusterConfig()
+    per_text = minhash_signatures(normalised(distinct), cfg, keep_shingles=with_shingles)
+    per_doc = minhash_signatures(normalised([distinct[t] for t in doc_text]), cfg, keep_shingles=with_shingles)
+    for g in (groups, None):
+        want = near_duplicate_clusters(per_doc, g, cfg.threshold)
+        got = near_duplicate_clusters(per_text, g, cfg.threshold, doc_text=doc_text)
+        assert got.labels.tolist() == want.labels.tolist()
+        assert (got.candidates, got.confirmed, got.method) == (want.candidates, want.confirmed, want.method)
+        assert want.confirmed > 0 and want.candidates > want.confirmed  # repeats and rejected pairs both occur

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from extractscan.cluster.normalize import fmix64, poly_powers, segment_poly, stable_hash64, utf8_buffers
+from extractscan.cluster.normalize import distinct_index, fmix64, poly_powers, segment_poly, stable_hash64, utf8_buffers
 from extractscan.config import ClusterConfig
 
 SCHEME = "affine32"  # datasketch 2.0 permutation scheme reproduced here
@@ -391,14 +391,12 @@ def _pair_jaccard_block(sets: ShingleSets, i: np.ndarray, j: np.ndarray) -> np.n
     rows = _ranges(sets.offsets[:-1][involved], sizes)
     pos_of_doc = np.repeat(np.arange(involved.size, dtype=np.int64), sizes)
     h = sets.hashes[rows]
-    key = _doc_key(involved[pos_of_doc], h)
-    members = (
-        pl.DataFrame({"key": key, "pos": pos_of_doc, "h": h}).unique(
-            "key", keep="first", maintain_order=True
-        )  # input is grouped by document: stays grouped
-    )
-    upos = members["pos"].to_numpy()
-    uh = members["h"].to_numpy()
+    key = pl.Series("key", _doc_key(involved[pos_of_doc], h))
+    # a set per document: its first occurrence of each shingle (input is grouped by document: stays grouped)
+    first = key.is_first_distinct().to_numpy()
+    members = key.filter(pl.Series(first))
+    upos = pos_of_doc[first]
+    uh = h[first]
     card = np.bincount(upos, minlength=involved.size).astype(np.int64)
     uoff = np.zeros(involved.size + 1, dtype=np.int64)
     np.cumsum(card, out=uoff[1:])
@@ -410,7 +408,7 @@ def _pair_jaccard_block(sets: ShingleSets, i: np.ndarray, j: np.ndarray) -> np.n
     lens = card[small]
     probe_rows = _ranges(uoff[small], lens)
     probe = _doc_key(np.repeat(involved[large], lens), uh[probe_rows])
-    hit = pl.Series(probe).is_in(members["key"].implode()).to_numpy()
+    hit = pl.Series(probe).is_in(members.implode()).to_numpy()
     pair_of = np.repeat(np.arange(i.size, dtype=np.int64), lens)
     inter = np.bincount(pair_of[hit], minlength=i.size)
     union = (card[ii] + card[jj] - inter).astype(np.float64)
@@ -427,15 +425,17 @@ def _signature_agreement(sigs: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.n
 
 
 def _bucket_members(
-    sigs: np.ndarray, valid: np.ndarray, groups: np.ndarray | None, bands: int, rows: int
+    sigs: np.ndarray, valid: np.ndarray, groups: np.ndarray | None, bands: int, rows: int, text_of: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every (document, band) of a bucket with >= 2 members, except the bucket's first (smallest)
-    member: ``(first member, predecessor in the bucket, document)``, buckets in document index order."""
+    member: ``(first member, predecessor in the bucket, document)``, buckets in document index order.
+    Document d's signature is ``sigs[text_of[d]]``; band keys are computed once per signature."""
     docs = np.flatnonzero(valid)
     empty = np.zeros(0, dtype=np.int64)
     if docs.size < 2:
         return empty, empty, empty
-    keys = band_keys(sigs[docs], bands, rows)
+    texts, text_pos = np.unique(text_of[docs], return_inverse=True)
+    keys = band_keys(sigs[texts], bands, rows)[text_pos]
     salt = fmix64(np.arange(1, bands + 1, dtype=np.uint64) * _U64(0xD6E8FEB86659FD93))
     keys = keys ^ salt[None, :]
     if groups is not None:
@@ -469,6 +469,7 @@ def near_duplicate_clusters(
     threshold: float = 0.7,
     *,
     params: tuple[int, int] | None = None,
+    doc_text: np.ndarray | None = None,
 ) -> ClusterResult:
     """Near-duplicate clusters of a batch: LSH candidates, confirmation, connected components.
 
@@ -476,11 +477,19 @@ def near_duplicate_clusters(
     or a bare signature matrix (confirmation by the share of equal signature values, the unbiased MinHash
     estimate of Jaccard). ``group_ids``: integer group of each document; pairs are only proposed within a
     group (per-account clustering of many accounts in one pass). ``None`` clusters across everything.
-    ``params``: ``(bands, rows)`` instead of :func:`lsh_params` of the threshold.
+    ``params``: ``(bands, rows)`` instead of :func:`lsh_params` of the threshold. ``doc_text``: the
+    documents are ``doc_text[d]``-th texts of ``sigs`` (documents with equal texts share one signature and
+    shingle set: they are hashed, banded and compared once); by default document d is ``sigs[d]``.
+
+    Pairs are proposed per document exactly as without ``doc_text``, so labels and counts do not depend on
+    it; a pair of equal texts is confirmed without a test (its signatures agree everywhere), and each
+    distinct pair of texts is tested once.
     """
     batch = sigs if isinstance(sigs, MinHashBatch) else MinHashBatch(np.asarray(sigs, dtype=np.uint32))
     sig = batch.signatures
-    n, num_perm = sig.shape
+    n_text, num_perm = sig.shape
+    text_of = np.arange(n_text, dtype=np.int64) if doc_text is None else np.asarray(doc_text, dtype=np.int64)
+    n = int(text_of.size)
     bands, rows = params if params is not None else lsh_params(float(threshold), int(num_perm))
     groups = None if group_ids is None else np.asarray(group_ids)
     if groups is not None and groups.shape != (n,):
@@ -489,20 +498,31 @@ def near_duplicate_clusters(
         groups = np.unique(groups, return_inverse=True)[1]
     method = "jaccard" if batch.shingles is not None else "signature"
 
-    def confirm(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    def confirm_texts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if method == "signature":
-            return _signature_agreement(sig, i, j) >= threshold - 1e-12
+            return _signature_agreement(sig, a, b) >= threshold - 1e-12
         assert batch.shingles is not None
         # Identical signatures are confirmed without the exact test: for Jaccard J all num_perm values agree
         # with probability J**num_perm, so a pair below the threshold passes with probability
         # < threshold**num_perm (1e-20 at 0.7 and 128). Exact duplicates, the bulk of big clusters, are free.
-        ok = _signature_agreement(sig, i, j) == 1.0
+        ok = _signature_agreement(sig, a, b) == 1.0
         rest = np.flatnonzero(~ok)
         if rest.size:
-            ok[rest] = pair_jaccard(batch.shingles, i[rest], j[rest]) >= threshold - 1e-12
+            ok[rest] = pair_jaccard(batch.shingles, a[rest], b[rest]) >= threshold - 1e-12
         return ok
 
-    first, prev, doc = _bucket_members(sig, ~batch.empty, groups, bands, rows)
+    def confirm(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        ti, tj = text_of[i], text_of[j]
+        ok = ti == tj  # one text: equal signatures, confirmed by either method
+        rest = np.flatnonzero(~ok)
+        if rest.size:
+            # each distinct pair of texts once (both measures are symmetric)
+            key = np.minimum(ti[rest], tj[rest]) * n_text + np.maximum(ti[rest], tj[rest])
+            uniq, back = np.unique(key, return_inverse=True)
+            ok[rest] = confirm_texts(uniq // n_text, uniq % n_text)[back]
+        return ok
+
+    first, prev, doc = _bucket_members(sig, ~batch.empty[text_of], groups, bands, rows, text_of)
     if groups is not None:  # guard against (astronomically rare) key collisions across groups
         same = groups[first] == groups[doc]
         first, prev, doc = first[same], prev[same], doc[same]
@@ -601,12 +621,14 @@ def cluster_texts(df: pl.DataFrame, cfg: ClusterConfig) -> tuple[pl.DataFrame, C
     group_ids = groups.to_numpy().astype(np.int64)
 
     t0 = time.perf_counter()
-    batch = minhash_signatures(frame["text_norm"], cfg)
+    # One signature per distinct text (a partition of templated traffic repeats many prompts).
+    texts, text_of = distinct_index(frame["text_norm"])
+    batch = minhash_signatures(texts, cfg)
     t1 = time.perf_counter()
-    local = near_duplicate_clusters(batch, group_ids, cfg.threshold)
+    local = near_duplicate_clusters(batch, group_ids, cfg.threshold, doc_text=text_of)
     reps = np.flatnonzero(local.labels == np.arange(n))
     if cfg.cross_account and reps.size:
-        cross = near_duplicate_clusters(batch.take(reps), None, cfg.threshold)
+        cross = near_duplicate_clusters(batch, None, cfg.threshold, doc_text=text_of[reps])
         rep_global = reps[cross.labels]  # smallest representative (= smallest row) of the global cluster
         global_of_rep = np.empty(n, dtype=np.int64)
         global_of_rep[reps] = rep_global
@@ -628,7 +650,7 @@ def cluster_texts(df: pl.DataFrame, cfg: ClusterConfig) -> tuple[pl.DataFrame, C
     stats = ClusterStats(
         rows=n,
         entities=int(np.unique(group_ids).size),
-        empty_texts=int(batch.empty.sum()),
+        empty_texts=int(batch.empty[text_of].sum()),
         bands=local.bands,
         rows_per_band=local.rows,
         entity_candidates=local.candidates,

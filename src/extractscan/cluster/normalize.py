@@ -336,6 +336,19 @@ def skeleton_id_expr(col: str | pl.Expr) -> pl.Expr:
     return stable_hash_expr(col)
 
 
+def distinct_index(values: pl.Series) -> tuple[pl.Series, np.ndarray]:
+    """The distinct values of a column (first appearance first; null is one value) and, per row, the
+    position of its value among them (int64). Per-text work (regexes, word lists, MinHash) then runs once
+    per distinct text and is gathered back with the index: templated traffic repeats its prompts,
+    skeletons and system prompts (a 1M-request partition holds 150k distinct prompts in 240k rows and 18
+    system prompts). Exact: values are grouped by equality, not by a hash."""
+    g = values.alias("v").to_frame().with_row_index("_i").group_by("v", maintain_order=True).agg(pl.col("_i"))
+    pos = g.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_u"), "_i").explode("_i")
+    index = np.empty(values.len(), dtype=np.int64)
+    index[pos["_i"].to_numpy()] = pos["_u"].to_numpy()
+    return g["v"].alias(values.name), index
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Slot sweeps
 

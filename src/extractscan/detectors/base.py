@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 import polars as pl
 
+from extractscan.cluster.normalize import distinct_index
 from extractscan.config import Config
 
 RESULT_SCHEMA: dict[str, pl.DataType] = {
@@ -136,22 +137,10 @@ def result_frame(df: pl.DataFrame) -> pl.DataFrame:
     return out.sort("entity_id")
 
 
-def distinct_index(values: pl.Series) -> tuple[pl.Series, np.ndarray]:
-    """The distinct values of a column (first appearance first; null is one value) and, per row, the
-    position of its value among them (int64). Per-text work (regexes, word lists) then runs once per
-    distinct text and is gathered back with the index: templated traffic repeats its prompts, skeletons
-    and system prompts (a 1M-request partition holds 150k distinct prompts in 240k rows, 18 system
-    prompts). Exact: values are grouped by equality, not by a hash."""
-    g = values.alias("v").to_frame().with_row_index("_i").group_by("v", maintain_order=True).agg(pl.col("_i"))
-    pos = g.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_u"), "_i").explode("_i")
-    index = np.empty(values.len(), dtype=np.int64)
-    index[pos["_i"].to_numpy()] = pos["_u"].to_numpy()
-    return g["v"].alias(values.name), index
-
-
 def per_distinct(values: pl.Series, exprs: list[pl.Expr]) -> pl.DataFrame:
-    """``exprs`` (over ``pl.col(values.name)``) evaluated once per distinct value and gathered back to one
-    row per input row, in input order: the same frame as ``values.to_frame().select(exprs)``."""
+    """``exprs`` (elementwise, over ``pl.col(values.name)``) evaluated once per distinct value
+    (:func:`~extractscan.cluster.normalize.distinct_index`) and gathered back to one row per input row, in
+    input order: the same frame as ``values.to_frame().select(exprs)``."""
     uniq, index = distinct_index(values)
     return uniq.to_frame().select(exprs)[index]
 

@@ -8,15 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 import polars as pl
 
-from extractscan.detectors.base import (
-    Detector,
-    ScanContext,
-    distinct_index,
-    per_distinct,
-    ramp,
-    result_frame,
-    volume_confidence,
-)
+from extractscan.cluster.normalize import distinct_index
+from extractscan.detectors.base import Detector, ScanContext, per_distinct, ramp, result_frame, volume_confidence
 from extractscan.detectors.reasoning_elicitation import alternation, column, pct
 
 _WORD = r"[\p{L}\p{N}][\p{L}\p{N}'_-]*"
