@@ -17,7 +17,8 @@ Guards against giant components: a template or time bucket shared by more than `
 entities ("hi", "thanks", a popular app's fixed prompt) makes no edges, and neither does an IP range, user
 agent or key shared by more than ``max_accounts_per_ip`` / ``max_accounts_per_key`` entities (proxies, NATs,
 common SDK agents). Candidate pairs come from an inverted index over these capped tokens, so the work is
-bounded by (tokens × cap²), never all pairs of entities.
+bounded by (tokens × cap²), never all pairs of entities; and the memory by one block of entities' pairs
+(:func:`build_edges` counts shared tokens on integer codes, a block of entities at a time).
 
 A campaign is a connected component of at least ``min_campaign_size`` entities whose campaign score is at least
 ``campaign_min_score``. Its score rises with the
@@ -55,6 +56,7 @@ TOKEN_SCHEMA = {"entity_id": pl.String(), "kind": pl.String(), "token": pl.Strin
 SRC_CLUSTER, SRC_FRAME, SRC_STRING = 0, 1, 2
 # Candidate (pair, token) products per block of entities in build_edges: what one block may hold.
 BLOCK_WORK = 1 << 22
+TIMING_MIN_SHARED = 3  # shared (template, time bucket) pairs a timing edge needs
 
 
 def ip_range_expr(col: pl.Expr) -> pl.Expr:
@@ -161,7 +163,7 @@ def _as_u64(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return col.cast(pl.Int64).reinterpret(signed=False)
 
 
-def _token(df: pl.DataFrame, kind: str, src: int, a: pl.Expr, b: pl.Expr) -> pl.DataFrame:
+def _token(df: pl.LazyFrame, kind: str, src: int, a: pl.Expr, b: pl.Expr) -> pl.LazyFrame:
     """Compact token rows. A token with a missing part is the one null token of its kind, as its
     formatted string was null."""
     missing = a.is_null() | b.is_null()
@@ -191,7 +193,8 @@ def link_tokens(clusters_global: pl.DataFrame, buckets: pl.DataFrame, infra: pl.
     )
     ent = pl.Enum(ids)
     gdt = clusters_global.schema["global_cluster_id"]
-    cg = clusters_global.select(
+    # One lazy query: polars then never holds every intermediate table at once.
+    cg = clusters_global.lazy().select(
         pl.col("entity_id").cast(pl.String).cast(ent),
         "cluster_id",
         _as_u64(pl.col("global_cluster_id"), gdt).alias("g"),
@@ -199,15 +202,15 @@ def link_tokens(clusters_global: pl.DataFrame, buckets: pl.DataFrame, infra: pl.
     zero = pl.lit(0, dtype=pl.Int64)
     tmpl = _token(cg, "template", SRC_CLUSTER, pl.col("g"), zero)
     timing = _token(
-        buckets.select(pl.col("entity_id").cast(pl.String).cast(ent), "cluster_id", "bucket").join(
-            cg, on=["entity_id", "cluster_id"]
-        ),
+        buckets.lazy()
+        .select(pl.col("entity_id").cast(pl.String).cast(ent), "cluster_id", "bucket")
+        .join(cg, on=["entity_id", "cluster_id"]),
         "timing",
         SRC_CLUSTER,
         pl.col("g"),
         pl.col("bucket"),
     )
-    inf = infra.select(
+    inf = infra.lazy().select(
         pl.col("entity_id").cast(pl.String).cast(ent), pl.col("kind").cast(pl.String), "token", "frame_id", "bucket"
     )
     strings = inf.filter(pl.col("token").is_not_null())
@@ -220,10 +223,15 @@ def link_tokens(clusters_global: pl.DataFrame, buckets: pl.DataFrame, infra: pl.
     frames = inf.filter(pl.col("token").is_null())
     parts.append(_token(frames.filter(pl.col("kind") == "frame"), "frame", SRC_FRAME, pl.col("frame_id"), zero))
     parts.append(_token(frames.filter(pl.col("kind") == "timing"), "timing", SRC_FRAME, pl.col("frame_id"), pl.col("bucket")))
-    return pl.concat(parts).unique()
+    # Distinct rows per part (hashing one part at a time: a global unique took twice the memory); parts
+    # differ in (kind, src), so only null tokens (src null) can repeat across parts.
+    out = pl.concat([p.unique() for p in parts]).collect()
+    if out["src"].null_count():
+        out = pl.concat([out.filter(pl.col("src").is_not_null()), out.filter(pl.col("src").is_null()).unique()])
+    return out
 
 
-def _coded(tokens: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+def _coded(tokens: pl.DataFrame) -> tuple[pl.LazyFrame, pl.Series]:
     """``tokens`` as integers: [ent (rank of the entity id in sorted order, so that ``a < b`` on codes is
     ``a < b`` on ids), kind (index in :data:`KINDS`; other kinds null), the token's key columns], and the
     sorted entity ids."""
@@ -236,7 +244,7 @@ def _coded(tokens: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
         ent = pl.col("entity_id").cast(pl.String).cast(pl.Enum(names)).to_physical()
     kind = pl.col("kind") if tokens.schema["kind"] == KIND else pl.col("kind").cast(pl.String).cast(KIND, strict=False)
     keys = [c for c in tokens.columns if c not in ("entity_id", "kind")]
-    return tokens.select(ent.cast(pl.UInt32).alias("ent"), kind.to_physical().alias("kind"), *keys), names
+    return tokens.lazy().select(ent.cast(pl.UInt32).alias("ent"), kind.to_physical().alias("kind"), *keys), names
 
 
 def _blocks(work: np.ndarray, budget: int) -> list[tuple[int, int]]:
@@ -269,80 +277,107 @@ def build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: LinkConfi
         "key": link.max_accounts_per_key,
     }
     t, names = _coded(tokens)
-    keys = [c for c in t.columns if c not in ("ent", "kind")]
-    cap_df = pl.DataFrame(
+    keys = [c for c in t.collect_schema().names() if c not in ("ent", "kind")]
+    cap_df = pl.LazyFrame(
         {"kind": range(len(KINDS)), "cap": [caps[k] for k in KINDS]}, schema={"kind": pl.UInt8, "cap": pl.Int64}
     )
-    # A token's document frequency counts every row (a row without an entity too); sizes count every token;
-    # the null token (a null string) pairs nobody, as a join does not match nulls.
-    posting = (
+    # Usable tokens (2 <= document frequency <= the kind's cap) get dense ids, then their rows are joined
+    # back: lazily, this holds a fraction of what posting lists aggregated per token did. The document
+    # frequency counts every row (a row without an entity too); sizes count every token; the null token (a
+    # null string) pairs nobody, as a join does not match nulls.
+    tok = (
         t.group_by("kind", *keys)
-        .agg(pl.col("ent"), pl.len().alias("df"))
+        .agg(pl.len().alias("df"))
         .join(cap_df, on="kind")
         .filter((pl.col("df") >= 2) & (pl.col("df") <= pl.col("cap")) & pl.all_horizontal(pl.col(keys).is_not_null()))
-        .select("kind", "ent", "df")
+        .drop("cap")
+        .sort("kind")
+        .with_row_index("tok")  # consecutive within a kind
     )
-    sizes = t.group_by("ent", "kind").agg(pl.len().alias("size"))
-    del t
-    usable = posting.with_row_index("tok").explode("ent").drop_nulls("ent")
-    del posting
+    sizes = t.group_by("ent", "kind").agg(pl.len().alias("size")).drop_nulls().collect()
+    usable = t.join(tok, on=["kind", *keys]).select("tok", "kind", "ent", "df").drop_nulls("ent").collect()
+    n = len(names)
+    size_of = np.zeros((len(KINDS), n), dtype=np.int64)  # tokens per (kind, entity), capped or not
+    size_of[sizes["kind"].to_numpy(), sizes["ent"].to_numpy()] = sizes["size"].to_numpy()
+    del sizes
     mats = []
-    for k, name in enumerate(KINDS):
+    for k in range(len(KINDS)):
         u = usable.filter(pl.col("kind") == k)
         if u.is_empty():
             continue
-        tok = u["tok"].to_numpy()
-        tok = np.unique(tok, return_inverse=True)[1]  # dense column index within the kind
-        m = csr_matrix((np.ones(len(tok), dtype=np.int32), (u["ent"].to_numpy(), tok)), shape=(len(names), int(tok.max()) + 1))
-        mats.append((name, m, m.T.tocsr()))  # duplicate rows add up, as in a join of posting lists
-    work = np.zeros(len(names), dtype=np.int64)
+        col = u["tok"].to_numpy() - int(u["tok"].min())  # type: ignore[arg-type]
+        m = csr_matrix((np.ones(len(col), dtype=np.int32), (u["ent"].to_numpy(), col)), shape=(n, int(col.max()) + 1))
+        mats.append((k, m, m.T.tocsr()))  # duplicate rows add up, as in a join of posting lists
+    work = np.zeros(n, dtype=np.int64)
     per = usable.group_by("ent").agg(pl.col("df").sum())
     work[per["ent"].to_numpy()] = per["df"].to_numpy()
     del usable, per
 
-    named = pl.DataFrame({"entity_id": names, "ent": pl.Series(range(len(names)), dtype=pl.UInt32)})
+    named = pl.DataFrame({"entity_id": names, "ent": pl.Series(range(n), dtype=pl.UInt32)})
     scores = base_scores.select("entity_id", "base_score").join(named, on="entity_id").select("ent", "base_score")
-    sizes = sizes.with_columns(pl.col("kind").replace_strict(dict(enumerate(KINDS)), return_dtype=pl.String))
+    trig = _triggers(link)
     edges = []
     for lo, hi in _blocks(work, BLOCK_WORK) if mats else []:
-        long = []
-        for name, m, mt in mats:
-            c = (m[lo:hi] @ mt).tocoo()
-            a = c.row.astype(np.uint32) + np.uint32(lo)
-            b = c.col.astype(np.uint32)
+        found = []
+        for k, m, mt in mats:
+            prod = m[lo:hi] @ mt
+            prod.sort_indices()  # row-major with sorted columns: the pair keys below come sorted
+            c = prod.tocoo()
+            a = c.row.astype(np.uint64) + np.uint64(lo)
+            b = c.col.astype(np.uint64)
             keep = b > a
             if keep.any():
-                long.append(
-                    pl.DataFrame(
-                        {
-                            "a": a[keep],
-                            "b": b[keep],
-                            "shared": c.data[keep].astype(np.uint32),
-                        }
-                    ).with_columns(pl.lit(name).alias("kind"))
-                )
-        if long:
-            edges.append(_edge_rules(pl.concat(long), sizes, scores, link))
+                found.append((k, a[keep] * np.uint64(n) + b[keep], c.data[keep].astype(np.int64)))
+        wide = _wide(found, n, size_of, trig)
+        if wide is not None:
+            edges.append(_edge_rules(wide, scores, link))
     if not edges:
         return pl.DataFrame(schema=EDGE_SCHEMA)
     out = pl.concat(edges)
     return out.with_columns(names.gather(out["a"]).alias("a"), names.gather(out["b"]).alias("b")).sort("a", "b", "kind")
 
 
-def _edge_rules(pairs: pl.DataFrame, sizes: pl.DataFrame, scores: pl.DataFrame, link: LinkConfig) -> pl.DataFrame:
-    """The edge rules over [a, b, kind, shared] (entity and kind codes) of one block of pairs."""
-    pairs = (
-        pairs.join(sizes.rename({"ent": "a", "size": "size_a"}), on=["a", "kind"], how="left")
-        .join(sizes.rename({"ent": "b", "size": "size_b"}), on=["b", "kind"], how="left")
-        .with_columns((pl.col("shared") / (pl.col("size_a") + pl.col("size_b") - pl.col("shared"))).alias("jaccard"))
-    )
-    wide = pairs.pivot(on="kind", index=["a", "b"], values=["shared", "jaccard"], aggregate_function="first")
-    for k in KINDS:
-        for m in ("shared", "jaccard"):
-            name = f"{m}_{k}"
-            if name not in wide.columns:
-                wide = wide.with_columns(pl.lit(0.0).alias(name))
-    wide = wide.fill_null(0)
+def _triggers(link: LinkConfig) -> dict[int, int] | None:
+    """Per kind, the shared-token count from which a pair may become an edge; a pair below it in every
+    kind fails every rule of :func:`_edge_rules` (each needs a shared template (>= ``min_shared_templates``)
+    or frame, >= ``TIMING_MIN_SHARED`` timing pairs, or a shared IP range or key), so it is never widened.
+    None (every pair may) when the template rule needs no shared template at all."""
+    if link.min_shared_templates <= 0 and link.template_jaccard <= 0:
+        return None
+    need = {"template": max(1, link.min_shared_templates), "frame": 1, "timing": TIMING_MIN_SHARED, "ip": 1, "key": 1}
+    return {KINDS.index(k): v for k, v in need.items()}
+
+
+def _wide(
+    found: list[tuple[int, np.ndarray, np.ndarray]], n: int, size_of: np.ndarray, trig: dict[int, int] | None
+) -> pl.DataFrame | None:
+    """One row per pair (a < b; ``found``: per kind the sorted pair keys ``a * n + b`` with their shared
+    counts) that meets a trigger, with ``shared_<kind>`` and ``jaccard_<kind>`` of every kind (0 where they
+    share none: the reference's filled nulls). Jaccard = shared / (size_a + size_b - shared), the sizes over
+    all the entity's tokens of the kind (capped or not). None when no pair is left."""
+    cand = [key if trig is None else key[data >= trig[k]] for k, key, data in found if trig is None or k in trig]
+    pair = np.unique(np.concatenate(cand)) if cand else np.zeros(0, dtype=np.uint64)
+    if len(pair) == 0:
+        return None
+    cols: dict[str, Any] = {"a": (pair // np.uint64(n)).astype(np.uint32), "b": (pair % np.uint64(n)).astype(np.uint32)}
+    for k, name in enumerate(KINDS):
+        shared = np.zeros(len(pair), dtype=np.uint32)
+        jaccard = np.zeros(len(pair), dtype=np.float64)
+        for kk, key, data in found:
+            if kk == k:
+                pos = np.minimum(np.searchsorted(key, pair), len(key) - 1)
+                hit = key[pos] == pair
+                d = data[pos[hit]]
+                sa, sb = size_of[k, pair[hit] // np.uint64(n)], size_of[k, pair[hit] % np.uint64(n)]
+                shared[hit] = d
+                jaccard[hit] = d / (sa + sb - d)
+        cols[f"shared_{name}"] = shared
+        cols[f"jaccard_{name}"] = jaccard
+    return pl.DataFrame(cols)
+
+
+def _edge_rules(wide: pl.DataFrame, scores: pl.DataFrame, link: LinkConfig) -> pl.DataFrame:
+    """The edge rules over one block of pairs (:func:`_wide`; entity codes)."""
     wide = (
         wide.join(scores.rename({"ent": "a", "base_score": "sa"}), on="a", how="left")
         .join(scores.rename({"ent": "b", "base_score": "sb"}), on="b", how="left")
@@ -367,7 +402,7 @@ def _edge_rules(pairs: pl.DataFrame, sizes: pl.DataFrame, scores: pl.DataFrame, 
     template_ok = ((pl.col("shared_template") >= link.min_shared_templates) & (pl.col("jaccard_template") >= tj)) | (
         (pl.col("shared_frame") >= 1) & (pl.col("jaccard_frame") >= tj) & corroborated
     )
-    timing_ok = (pl.col("shared_timing") >= 3) & (pl.col("jaccard_timing") >= sj)
+    timing_ok = (pl.col("shared_timing") >= TIMING_MIN_SHARED) & (pl.col("jaccard_timing") >= sj)
     infra_pair = (pl.col("shared_ip") >= 1) & ((pl.col("shared_ua") >= 1) | (pl.col("shared_key") >= 1))
     infra_ok = (pl.col("shared_key") >= 1) | (
         infra_pair & (template_ok | timing_ok | ((pl.col("sa") >= link.infra_min_score) & (pl.col("sb") >= link.infra_min_score)))

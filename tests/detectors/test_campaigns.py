@@ -344,6 +344,15 @@ def _ref_build_edges(tokens: pl.DataFrame, base_scores: pl.DataFrame, link: Link
 
 # Small caps, so that randomized tables have tokens on both sides of every cap.
 _SMALL = (LinkConfig(max_accounts_per_ip=4, max_accounts_per_key=3, frame_min_sync=2), ClusterConfig(common_cluster_accounts=6))
+# build_edges widens only pairs that can meet a rule (a shared template, frame, IP range or key, or enough
+# timing pairs): thresholds on both sides of that, including a template rule that needs no shared template.
+_CONFIGS = [
+    _SMALL,
+    (CFG.link, CFG.cluster),
+    (LinkConfig(min_shared_templates=1, template_jaccard=0.1, sync_jaccard=0.1, max_accounts_per_ip=5), _SMALL[1]),
+    (LinkConfig(min_shared_templates=0, template_jaccard=0.0, mixed_jaccard=0.0), _SMALL[1]),
+    (LinkConfig(min_shared_templates=0, template_jaccard=0.2), _SMALL[1]),
+]
 
 
 def _random_tokens(rng: random.Random) -> pl.DataFrame:
@@ -381,7 +390,7 @@ def test_build_edges_equals_the_reference_on_random_token_tables(monkeypatch: py
         rng = random.Random(seed)
         tokens = _random_tokens(rng)
         base = _random_scores(rng, tokens)
-        for link, cluster in (_SMALL, (CFG.link, CFG.cluster)):
+        for link, cluster in _CONFIGS:
             want = _ref_build_edges(tokens, base, link, cluster)
             assert_frame_equal(build_edges(tokens, base, link, cluster), want)
             n_edges += want.height
@@ -457,7 +466,7 @@ def test_link_tokens_and_build_edges_equal_the_reference_on_random_parts(
         )
         assert_frame_equal(counts, ref_tokens.group_by("entity_id", "kind").len().sort("entity_id", "kind"))
         base = _random_scores(rng, ref_tokens)
-        for link, cluster in (_SMALL, (CFG.link, CFG.cluster)):
+        for link, cluster in _CONFIGS:
             want = _ref_build_edges(ref_tokens, base, link, cluster)
             assert_frame_equal(build_edges(tokens, base, link, cluster), want)
             n_edges += want.height
