@@ -258,3 +258,29 @@ def test_normalize_equals_the_plain_expression_chain() -> None:
     raw_skel = df.select(skeleton_expr("t")).to_series().to_list()
     ref = df.select(skeleton_expr("t").str.replace_all(r"\s+", " ").str.strip_chars(" ")).to_series().to_list()
     assert raw_skel == ref
+
+
+def test_per_distinct_expressions_equal_their_row_by_row_results() -> None:
+    # normalize_expr, skeleton_expr and stable_hash_expr compute once per distinct value and gather back:
+    # on a column with repeats and nulls (in several chunks) they must equal the row-by-row results
+    from extractscan.cluster.normalize import _normalize_plain, _skeleton_plain
+
+    rng = random.Random(3)
+    pool: list[str | None] = [
+        "Explain the Krebs cycle step by step",
+        "explain  THE krebs\tcycle step by step",
+        "pay 12.5 or 1,000,000 on 2023-01-05",
+        "mail bob@corp.example.com about ‘this’",
+        "Ｆｕｌｌ width ﬁle\u200b",
+        "",
+        None,
+    ]
+    pool += ["".join(rng.choice(_PIECES) for _ in range(8)) for _ in range(40)]
+    texts = [rng.choice(pool) for _ in range(2000)]
+    s = pl.concat([pl.Series("t", texts[:700], dtype=pl.String), pl.Series("t", texts[700:], dtype=pl.String)], rechunk=False)
+    df = s.to_frame()
+    got = df.select(normalize_expr("t").alias("n")).with_columns(skeleton_expr("n").alias("s"), stable_hash_expr("n").alias("h"))
+    want = df.select(_normalize_plain(pl.col("t")).alias("n")).with_columns(_skeleton_plain(pl.col("n")).alias("s"))
+    assert got["n"].to_list() == want["n"].to_list()
+    assert got["s"].to_list() == want["s"].to_list()
+    assert got["h"].to_list() == [None if v is None else stable_hash64(v.encode()) for v in want["n"].to_list()]
