@@ -382,7 +382,7 @@ def _random_scores(rng: random.Random, tokens: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame({"entity_id": kept, "base_score": [rng.choice([0.0, 0.1, 0.3, 0.29, 0.6, 0.95]) for _ in kept]})
 
 
-@pytest.mark.parametrize(("block", "seeds"), [(1, 8), (6, 12), (1 << 22, 60)])
+@pytest.mark.parametrize(("block", "seeds"), [(1, 6), (6, 10), (1 << 22, 30)])
 def test_build_edges_equals_the_reference_on_random_token_tables(monkeypatch: pytest.MonkeyPatch, block: int, seeds: int) -> None:
     monkeypatch.setattr(campaigns, "BLOCK_WORK", block)  # one entity per block, a few, one block
     n_edges = 0
@@ -449,7 +449,7 @@ def _random_parts(rng: random.Random) -> tuple[pl.DataFrame, pl.DataFrame, pl.Da
     return cg, buckets, infra, ref
 
 
-@pytest.mark.parametrize(("block", "seeds"), [(3, 15), (1 << 22, 60)])
+@pytest.mark.parametrize(("block", "seeds"), [(3, 10), (1 << 22, 30)])
 def test_link_tokens_and_build_edges_equal_the_reference_on_random_parts(
     monkeypatch: pytest.MonkeyPatch, block: int, seeds: int
 ) -> None:
@@ -515,3 +515,14 @@ def test_null_tokens_and_entities_follow_the_reference() -> None:
         assert_frame_equal(build_edges(tokens, base, link, CFG.cluster), want)
     empty = pl.DataFrame(schema=TOKEN_SCHEMA)
     assert_frame_equal(build_edges(empty, base, CFG.link, CFG.cluster), _ref_build_edges(empty, base, CFG.link, CFG.cluster))
+
+
+def test_blocks_cover_every_entity_once_within_the_budget() -> None:
+    rng = random.Random(3)
+    for _ in range(50):
+        work = np.array([rng.choice([0, 0, 1, 2, 5, 9, 40]) for _ in range(rng.randint(1, 30))], dtype=np.int64)
+        budget = rng.randint(1, 20)
+        blocks = campaigns._blocks(work, budget)
+        assert [lo for lo, _ in blocks] == [0] + [hi for _, hi in blocks[:-1]] and blocks[-1][1] == len(work)
+        for lo, hi in blocks:
+            assert hi > lo and (work[lo:hi].sum() <= budget or hi - lo == 1)  # over budget only alone
