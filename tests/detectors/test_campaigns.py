@@ -392,7 +392,7 @@ def test_build_edges_equals_the_reference_on_random_token_tables(monkeypatch: py
         base = _random_scores(rng, tokens)
         for link, cluster in _CONFIGS:
             want = _ref_build_edges(tokens, base, link, cluster)
-            assert_frame_equal(build_edges(tokens, base, link, cluster), want)
+            assert_frame_equal(build_edges(tokens, base, link, cluster), want, check_exact=True)
             n_edges += want.height
     assert n_edges > 8 * seeds  # the tables do make edges, of every kind:
     edge_kinds = {
@@ -468,7 +468,7 @@ def test_link_tokens_and_build_edges_equal_the_reference_on_random_parts(
         base = _random_scores(rng, ref_tokens)
         for link, cluster in _CONFIGS:
             want = _ref_build_edges(ref_tokens, base, link, cluster)
-            assert_frame_equal(build_edges(tokens, base, link, cluster), want)
+            assert_frame_equal(build_edges(tokens, base, link, cluster), want, check_exact=True)
             n_edges += want.height
     assert n_edges > 3 * seeds
 
@@ -498,7 +498,7 @@ def test_partition_parts_and_edges_equal_the_reference_on_frames() -> None:
         )
         want = _ref_build_edges(_ref_link_tokens(g, b, ref_i), base, link, CFG.cluster)
         assert not want.is_empty()
-        assert_frame_equal(build_edges(link_tokens(g, b, i), base, link, CFG.cluster), want)
+        assert_frame_equal(build_edges(link_tokens(g, b, i), base, link, CFG.cluster), want, check_exact=True)
 
 
 def test_null_tokens_and_entities_follow_the_reference() -> None:
@@ -512,7 +512,7 @@ def test_null_tokens_and_entities_follow_the_reference() -> None:
     for link in (CFG.link, LinkConfig(max_accounts_per_ip=3)):
         want = _ref_build_edges(tokens, base, link, CFG.cluster)
         assert not want.is_empty()
-        assert_frame_equal(build_edges(tokens, base, link, CFG.cluster), want)
+        assert_frame_equal(build_edges(tokens, base, link, CFG.cluster), want, check_exact=True)
     empty = pl.DataFrame(schema=TOKEN_SCHEMA)
     assert_frame_equal(build_edges(empty, base, CFG.link, CFG.cluster), _ref_build_edges(empty, base, CFG.link, CFG.cluster))
 
