@@ -227,33 +227,40 @@ class TemplateConcentration(Detector):
             column(frame, "max_output_tokens", pl.Int64()).alias("mot"),
             system.alias("system"),
         ).with_row_index("_row")
-        base = base.with_columns(pl.col("norm").hash(seed=11).alias("_th"))
+        # The frame search below groups millions of (request, frame) rows by entity: it uses an integer code
+        # of the entity (``_e``) and each request carries its entity's request count (``_n``).
+        entities, entity_code = distinct_index(base["entity_id"])
+        base = base.with_columns(
+            pl.col("norm").hash(seed=11).alias("_th"),
+            pl.Series("_e", entity_code, dtype=pl.Int64),
+            pl.Series("_n", np.bincount(entity_code)[entity_code], dtype=pl.Int64),
+        )
 
         per_entity = base.group_by("entity_id").agg(
             pl.len().cast(pl.Int64).alias("n"), pl.col("_th").n_unique().cast(pl.Int64).alias("n_distinct")
         )
         top_c = self._top(base, "cluster_id", p.top_k).select(
-            "entity_id",
+            pl.lit(entities).gather(pl.col("_e")).alias("entity_id"),
             pl.col("share").alias("top_cluster_share"),
             pl.col("keys").cast(pl.List(pl.String())).alias("top_clusters"),
         )
         top_s = (
             self._top(base, "skeleton_id", p.top_k)
             .join(
-                base.select("entity_id", pl.col("skeleton_id").alias("_k1"), "skeleton").unique(
-                    ["entity_id", "_k1"], keep="first", maintain_order=True
+                base.select("_e", pl.col("skeleton_id").alias("_k1"), "skeleton").unique(
+                    ["_e", "_k1"], keep="first", maintain_order=True
                 ),
-                on=["entity_id", "_k1"],
+                on=["_e", "_k1"],
                 how="left",
             )
             .select(
-                "entity_id",
+                pl.lit(entities).gather(pl.col("_e")).alias("entity_id"),
                 pl.col("share").alias("top_skeleton_share"),
                 pl.col("skeleton").alias("top_skeleton"),
             )
         )
 
-        sweep = self._sweep(base, per_entity, chars)
+        sweep = self._sweep(base, entities, chars)
         out = (
             per_entity.join(top_c, on="entity_id", how="left")
             .join(top_s, on="entity_id", how="left")
@@ -280,18 +287,21 @@ class TemplateConcentration(Detector):
 
     @staticmethod
     def _top(base: pl.DataFrame, key: str, k: int) -> pl.DataFrame:
-        """Per entity: the share of requests in its ``k`` largest groups of ``key``, the keys (largest
-        first; ties by key) and the largest key as ``_k1``."""
-        return (
-            base.group_by("entity_id", key)
-            .agg(pl.len().alias("c"))
-            .sort(["entity_id", "c", key], descending=[False, True, False], nulls_last=True)
-            .group_by("entity_id", maintain_order=True)
-            .agg(
-                (pl.col("c").head(k).sum() / pl.col("c").sum()).alias("share"),
-                pl.col(key).head(k).alias("keys"),
-                pl.col(key).first().alias("_k1"),
-            )
+        """Per entity (``_e``): the share of requests in its ``k`` largest groups of ``key``, the keys
+        (largest first; ties by key) and the largest key as ``_k1``."""
+        counts = base.group_by("_e", key).agg(pl.len().alias("c"))
+        if counts[key].null_count() == 0:
+            # the same order as the sort below (groups are unique, so there are no ties), without polars'
+            # multi-key sort (several times slower here)
+            counts = counts[
+                np.lexsort((counts[key].to_numpy(), -counts["c"].to_numpy().astype(np.int64), counts["_e"].to_numpy()))
+            ]
+        else:
+            counts = counts.sort(["_e", "c", key], descending=[False, True, False], nulls_last=True)
+        return counts.group_by("_e", maintain_order=True).agg(
+            (pl.col("c").head(k).sum() / pl.col("c").sum()).alias("share"),
+            pl.col(key).head(k).alias("keys"),
+            pl.col(key).first().alias("_k1"),
         )
 
     def _candidates(self, base: pl.DataFrame) -> pl.DataFrame:
@@ -303,7 +313,7 @@ class TemplateConcentration(Detector):
         Everything but the row's own columns is a function of its prompt, skeleton or system prompt, so it
         is computed once per distinct value (:func:`distinct_index`) and gathered back: the word lists and
         the ask regexes over every row and frame were most of this detector's time."""
-        rows = base.select("entity_id", "_row", "_th", "mot")
+        rows = base.select("_e", "_row", "_th", "mot", pl.col("_n").alias("n"))
         # Per distinct prompt: word count (only needed up to the longest frame: a prompt longer than both
         # edges has enough), length, and each prefix / suffix string once (several frames share them).
         ks = sorted({k for k, _ in WORD_FRAMES} - {0})
@@ -374,16 +384,16 @@ class TemplateConcentration(Detector):
         parts.append(sy_part.insert_column(rows.width + 2, lens.filter(pl.Series(has)).alias("fill_chars")))
         return pl.concat(parts, how="vertical")
 
-    def _sweep(self, base: pl.DataFrame, per_entity: pl.DataFrame, chars: int) -> pl.DataFrame:
+    def _sweep(self, base: pl.DataFrame, entities: pl.Series, chars: int) -> pl.DataFrame:
         p = self.params
-        cand = self._candidates(base).join(per_entity.select("entity_id", "n"), on="entity_id", how="left")
+        cand = self._candidates(base)
         # Frames too small on all the traffic stay too small on what later rounds leave: drop them once.
         viable = (
-            cand.group_by("entity_id", "kind", "key")
+            cand.group_by("_e", "kind", "key")
             .agg(pl.len().alias("rows"), pl.col("n").first())
             .filter(pl.col("rows") >= pl.max_horizontal(p.min_frame_fills, p.min_frame_share * pl.col("n")))
         )
-        cand = cand.join(viable.select("entity_id", "kind", "key"), on=["entity_id", "kind", "key"], how="semi")
+        cand = cand.join(viable.select("_e", "kind", "key"), on=["_e", "kind", "key"], how="semi")
         chosen: list[pl.DataFrame] = []
         covered = pl.DataFrame(schema={"_row": cand.schema["_row"], "round": pl.Int32()})
         for r in range(p.max_frames):  # greedy rounds over frames, not a loop over requests
@@ -391,7 +401,7 @@ class TemplateConcentration(Detector):
             if left.height == 0:
                 break
             best = (
-                left.group_by("entity_id", "kind", "key")
+                left.group_by("_e", "kind", "key")
                 .agg(
                     pl.len().cast(pl.Int64).alias("rows"),
                     pl.col("_th").n_unique().cast(pl.Int64).alias("distinct"),
@@ -403,15 +413,15 @@ class TemplateConcentration(Detector):
                 # that covers at least half as much (it names the template better).
                 .with_columns((pl.col("distinct") * pl.when(pl.col("kind") == _SYSTEM).then(0.5).otherwise(1.0)).alias("rank"))
                 .sort(
-                    ["entity_id", "rank", "rows", "frame_words", "kind", "key"],
+                    ["_e", "rank", "rows", "frame_words", "kind", "key"],
                     descending=[False, True, True, True, False, False],
                 )
-                .unique("entity_id", keep="first", maintain_order=True)
-                .select("entity_id", "kind", "key", pl.lit(r, dtype=pl.Int32()).alias("round"))
+                .unique("_e", keep="first", maintain_order=True)
+                .select("_e", "kind", "key", pl.lit(r, dtype=pl.Int32()).alias("round"))
             )
             if best.height == 0:
                 break
-            rows = left.join(best, on=["entity_id", "kind", "key"], how="inner")
+            rows = left.join(best, on=["_e", "kind", "key"], how="inner")
             chosen.append(rows)
             covered = pl.concat([covered, rows.select("_row", "round")], how="vertical")
         if not chosen:
@@ -420,7 +430,7 @@ class TemplateConcentration(Detector):
 
         # Per frame: its fill and ask weight.
         f = (
-            rows.group_by("entity_id", "round", "kind")
+            rows.group_by("_e", "round", "kind")
             .agg(
                 pl.len().cast(pl.Int64).alias("rows"),
                 pl.col("_th").n_unique().cast(pl.Int64).alias("distinct"),
@@ -450,8 +460,8 @@ class TemplateConcentration(Detector):
             )
         )
         agg = (
-            f.sort(["entity_id", "round"])
-            .group_by("entity_id", maintain_order=True)
+            f.sort(["_e", "round"])
+            .group_by("_e", maintain_order=True)
             .agg(
                 pl.len().cast(pl.Int64).alias("n_frames"),
                 pl.col("rows").sum().cast(pl.Int64).alias("sweep_rows"),
@@ -461,14 +471,15 @@ class TemplateConcentration(Detector):
                 pl.col("ask").first().alias("frame_ask"),
             )
         )
+        agg = agg.insert_column(0, entities.gather(agg["_e"]).alias("entity_id")).drop("_e")
 
         # Evidence from the dominant frame (round 0): template, fills, request ids, example prompts.
         ev = (
             rows.filter(pl.col("round") == 0)
-            .select("entity_id", "_row", "kind")
+            .select("_row", "kind")
             .join(
                 base.select("entity_id", "_row", "ts", "record_id", "text", "norm", "skeleton", "system"),
-                on=["entity_id", "_row"],
+                on="_row",
                 how="inner",
             )
             .sort(["entity_id", "ts", "record_id"], nulls_last=True)
