@@ -204,7 +204,8 @@ def split_requests(
     missing; the system's temporary folder when None). Memory is one batch, whatever the size of the log;
     polars' partitioned sink and ``collect_batches`` grew with it (polars 2.1: 0.8 -> 1.4 GiB from a 1M-
     to a 3M-request store). Rows keep the source order, which build_frame relies on (it numbers rows
-    before clustering).
+    before clustering). ``lf`` should read straight from files, as ``Store.scan()`` does: a slice of a
+    filtered LazyFrame cannot skip to its rows, and each batch would read the whole source again.
 
     Returns None when the folder cannot be created or written (read-only, full disk): the caller then reads
     the source per partition as before.
