@@ -73,7 +73,7 @@ def test_categories() -> None:
         },
     ]
     frame = make_frame(_rows("x", texts) + tools)
-    got = frame.select([e.alias(c) for c, e in category_masks(frame).items()]).to_dicts()
+    got = category_masks(frame).to_dicts()
     assert [d["coding"] for d in got] == [True, False, False, False, False, False, False, False]
     assert [d["maths"] for d in got] == [False, True, True, False, False, False, False, False]
     assert [d["reasoning"] for d in got] == [False, False, False, True, False, False, False, False]

@@ -96,7 +96,7 @@ def _nfkc_batch(s: pl.Series) -> pl.Series:
     return s.scatter(idx, s.gather(idx).str.normalize("NFKC"))
 
 
-def _per_distinct(fn: Callable[[pl.Expr], pl.Expr], dtype: pl.DataType) -> Callable[[pl.Series], pl.Series]:
+def per_distinct_batch(fn: Callable[[pl.Expr], pl.Expr], dtype: pl.DataType) -> Callable[[pl.Series], pl.Series]:
     """A batch function computing the elementwise ``fn`` once per distinct value of the batch and gathering
     the results back (:func:`distinct_index`): a partition of templated traffic holds each prompt 1.6 times
     on average, and the regexes below are the cost of the frame's text columns."""
@@ -127,7 +127,7 @@ def normalize_expr(col: str | pl.Expr) -> pl.Expr:
     return (
         _expr(col)
         .cast(pl.String)
-        .map_batches(_per_distinct(_normalize_plain, pl.String()), return_dtype=pl.String, is_elementwise=True)
+        .map_batches(per_distinct_batch(_normalize_plain, pl.String()), return_dtype=pl.String, is_elementwise=True)
     )
 
 
@@ -212,7 +212,7 @@ def skeleton_expr(col: str | pl.Expr) -> pl.Expr:
     return (
         _expr(col)
         .cast(pl.String)
-        .map_batches(_per_distinct(_skeleton_plain, pl.String()), return_dtype=pl.String, is_elementwise=True)
+        .map_batches(per_distinct_batch(_skeleton_plain, pl.String()), return_dtype=pl.String, is_elementwise=True)
     )
 
 

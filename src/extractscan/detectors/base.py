@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
 
-from extractscan.cluster.normalize import distinct_index
+from extractscan.cluster.normalize import distinct_index, per_distinct_batch
 from extractscan.config import Config
 
 RESULT_SCHEMA: dict[str, pl.DataType] = {
@@ -145,6 +146,12 @@ def per_distinct(values: pl.Series, exprs: list[pl.Expr]) -> pl.DataFrame:
     return uniq.to_frame().select(exprs)[index]
 
 
+def on_distinct(values: pl.Expr, fn: Callable[[pl.Expr], pl.Expr], dtype: pl.DataType) -> pl.Expr:
+    """``fn(values)`` (elementwise, of type ``dtype``) evaluated once per distinct value of ``values`` and
+    gathered back: for regexes over prompts and system prompts, which repeat."""
+    return values.map_batches(per_distinct_batch(fn, dtype), return_dtype=dtype, is_elementwise=True)
+
+
 def ramp(x: pl.Expr, lo: float, hi: float) -> pl.Expr:
     """0 below ``lo``, 1 above ``hi``, linear between: the usual way a measurement becomes a score."""
     # Cast first: an unsigned count minus a threshold would wrap around instead of going negative.
@@ -160,7 +167,8 @@ def top_examples(frame: pl.DataFrame, mask: pl.Expr, k: int, chars: int) -> pl.D
     """Per entity, up to ``k`` example prompts (cut to ``chars``) and their request ids among rows where
     ``mask`` holds; deterministic (earliest first)."""
     return (
-        frame.filter(mask)
+        frame.select("entity_id", "ts", "record_id", "text", mask.alias("_mask"))  # sort 4 columns, not the frame
+        .filter(pl.col("_mask"))
         .sort(["entity_id", "ts", "record_id"], nulls_last=True)
         .group_by("entity_id", maintain_order=True)
         .agg(

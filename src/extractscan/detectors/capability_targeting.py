@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 
-from extractscan.detectors.base import Detector, ScanContext, ramp, result_frame, volume_confidence
+from extractscan.detectors.base import Detector, ScanContext, per_distinct, ramp, result_frame, volume_confidence
 from extractscan.detectors.reasoning_elicitation import alternation, column, pct, population_baseline
 
 # Lexicons: Rust regex syntax, case-insensitive. Word lexicons run on text_norm; syntax markers (code
@@ -89,8 +89,9 @@ CATEGORIES: tuple[str, ...] = ("coding", "agentic", "maths", "reasoning")
 _TOOL_PARTS = r"(?i)tool|function|computer"
 
 
-def category_masks(frame: pl.DataFrame) -> dict[str, pl.Expr]:
-    """Per request, one boolean expression per capability category (see :data:`CATEGORIES`)."""
+def category_masks(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per request (one row per row of ``frame``), one boolean column per capability category (see
+    :data:`CATEGORIES`). The lexicons run once per distinct prompt / system prompt (they repeat)."""
     norm = (
         pl.col("text_norm").cast(pl.String).fill_null("")
         if "text_norm" in frame.columns
@@ -106,12 +107,32 @@ def category_masks(frame: pl.DataFrame) -> dict[str, pl.Expr]:
         .fill_null(False)
     )
     agent_rx = alternation(AGENTIC_WORDS)
-    return {
-        "coding": norm.str.contains(alternation(CODING_WORDS)) | raw.str.contains("(?m)" + alternation(CODING_SYNTAX)),
-        "agentic": tools | parts | norm.str.contains(agent_rx) | system.str.contains(agent_rx),
-        "maths": norm.str.contains(alternation(MATHS_WORDS)) | raw.str.contains(alternation(MATHS_SYNTAX)),
-        "reasoning": norm.str.contains(alternation(REASONING_WORDS)),
-    }
+    cols = frame.select(norm.alias("norm"), raw.alias("raw"), system.alias("system"), tools.alias("tools"), parts.alias("parts"))
+    by_norm = per_distinct(
+        cols["norm"],
+        [
+            pl.col("norm").str.contains(alternation(CODING_WORDS)).alias("coding"),
+            pl.col("norm").str.contains(agent_rx).alias("agentic"),
+            pl.col("norm").str.contains(alternation(MATHS_WORDS)).alias("maths"),
+            pl.col("norm").str.contains(alternation(REASONING_WORDS)).alias("reasoning"),
+        ],
+    )
+    by_raw = per_distinct(
+        cols["raw"],
+        [
+            pl.col("raw").str.contains("(?m)" + alternation(CODING_SYNTAX)).alias("coding"),
+            pl.col("raw").str.contains(alternation(MATHS_SYNTAX)).alias("maths"),
+        ],
+    )
+    by_system = per_distinct(cols["system"], [pl.col("system").str.contains(agent_rx).alias("agentic")])
+    return pl.DataFrame(
+        [
+            (by_norm["coding"] | by_raw["coding"]).alias("coding"),
+            (cols["tools"] | cols["parts"] | by_norm["agentic"] | by_system["agentic"]).alias("agentic"),
+            (by_norm["maths"] | by_raw["maths"]).alias("maths"),
+            by_norm["reasoning"].alias("reasoning"),
+        ]
+    )
 
 
 _PAIRS: tuple[tuple[str, str], ...] = tuple(combinations(CATEGORIES, 2))
@@ -179,15 +200,8 @@ class CapabilityTargeting(Detector):
             return pl.DataFrame(schema=self._FEATURES)
         chars = ctx.config.report.example_chars
         masks = category_masks(frame)
-        df = frame.with_columns([m.alias(f"_{c}") for c, m in masks.items()])
-        anyc = pl.any_horizontal([pl.col(f"_{c}") for c in CATEGORIES])
-        df = df.with_columns(
-            anyc.alias("_any"),
-            pl.concat_list([pl.when(pl.col(f"_{c}")).then(pl.lit(c)).otherwise(pl.lit(None)) for c in CATEGORIES])
-            .list.drop_nulls()
-            .list.join("+")
-            .alias("_cats"),
-        )
+        df = frame.select("entity_id", "ts", "record_id", "text", *[masks[c].alias(f"_{c}") for c in CATEGORIES])
+        df = df.with_columns(pl.any_horizontal([pl.col(f"_{c}") for c in CATEGORIES]).alias("_any"))
         feats = df.group_by("entity_id").agg(
             pl.len().cast(pl.Int64).alias("n"),
             *[pl.col(f"_{c}").mean().alias(f"s_{c}") for c in CATEGORIES],
@@ -199,6 +213,14 @@ class CapabilityTargeting(Detector):
         ev = (
             df.filter(pl.col("_any"))
             .sort(["entity_id", "ts", "record_id"], nulls_last=True)
+            .group_by("entity_id", maintain_order=True)
+            .head(max(p.evidence_rows, 3))  # the rows reported: only theirs need the category names
+            .with_columns(
+                pl.concat_list([pl.when(pl.col(f"_{c}")).then(pl.lit(c)).otherwise(pl.lit(None)) for c in CATEGORIES])
+                .list.drop_nulls()
+                .list.join("+")
+                .alias("_cats"),
+            )
             .group_by("entity_id", maintain_order=True)
             .agg(
                 pl.col("record_id").head(p.evidence_rows).alias("request_ids"),

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 from scipy.stats import binom
 
-from extractscan.detectors.base import Detector, ScanContext, ramp, result_frame, volume_confidence
+from extractscan.detectors.base import Detector, ScanContext, on_distinct, ramp, result_frame, volume_confidence
 from extractscan.detectors.reasoning_elicitation import ELICIT_REGEX, column, pct
 from extractscan.detectors.rubric_grading import RUBRIC_REGEX
 
@@ -97,7 +97,10 @@ class HarvestSegment(Detector):
             return pl.DataFrame(schema=_FEATURES)
         text = pl.col("text").fill_null("")
         system = column(frame, "system_text", pl.String()).fill_null("")
-        asks = text.str.contains(ELICIT_REGEX) | system.str.contains(ELICIT_REGEX) | text.str.contains(RUBRIC_REGEX)
+        # once per distinct prompt / system prompt (they repeat)
+        asks = on_distinct(
+            text, lambda t: t.str.contains(ELICIT_REGEX) | t.str.contains(RUBRIC_REGEX), pl.Boolean()
+        ) | on_distinct(system, lambda t: t.str.contains(ELICIT_REGEX), pl.Boolean())
         long = (
             (pl.col("max_output_tokens") >= p.high_max_tokens).fill_null(False)
             | (pl.col("output_tokens") >= p.long_output_tokens).fill_null(False)
@@ -105,7 +108,12 @@ class HarvestSegment(Detector):
             | (pl.col("n_response_choices") > 1).fill_null(False)
             | pl.col("logprobs").fill_null(False)
         )
-        df = frame.with_columns(
+        df = frame.select(
+            "entity_id",
+            "ts",
+            "record_id",
+            "text",
+            "user_agent",
             (asks & long).alias("_h"),
             pl.concat_str([pl.col("user_agent").fill_null("-"), pl.col("api_key_id").fill_null("-")], separator="\x1f").alias(
                 "_seg"

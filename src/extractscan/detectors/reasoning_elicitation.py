@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 import polars as pl
 
-from extractscan.detectors.base import Detector, ScanContext, ramp, result_frame, volume_confidence
+from extractscan.detectors.base import Detector, ScanContext, on_distinct, ramp, result_frame, volume_confidence
 
 
 def alternation(patterns: tuple[str, ...] | list[str]) -> str:
@@ -106,10 +106,12 @@ class PhraseShareDetector(Detector):
         return "other"
 
     def user_mask(self) -> pl.Expr:
-        return pl.col("text").fill_null("").str.contains(self.user_pattern)
+        pattern = self.user_pattern
+        return on_distinct(pl.col("text").fill_null(""), lambda t: t.str.contains(pattern), pl.Boolean())
 
     def system_mask(self) -> pl.Expr:
-        return pl.col("system_text").cast(pl.String).fill_null("").str.contains(self.system_pattern)
+        pattern = self.system_pattern
+        return on_distinct(pl.col("system_text").cast(pl.String).fill_null(""), lambda t: t.str.contains(pattern), pl.Boolean())
 
     def features(self, frame: pl.DataFrame, ctx: ScanContext) -> pl.DataFrame:
         p = self.params
@@ -131,17 +133,7 @@ class PhraseShareDetector(Detector):
             pl.col("embedding_row").is_not_null().alias("_emb"),
         )
         text_hit = pl.col("_user") | pl.col("_sys") | pl.col("_sem")
-        df = df.with_columns(
-            text_hit.alias("_text_hit"),
-            (text_hit | pl.col("_extra")).alias("_hit"),
-            # What an example shows: the user text, or the system text when only the system prompt asks.
-            pl.when(pl.col("_user") | pl.col("_sem"))
-            .then(pl.col("text").fill_null(""))
-            .when(pl.col("_sys"))
-            .then(pl.lit("[system] ") + pl.col("system_text").fill_null(""))
-            .otherwise(pl.lit(self.extra_tag) + pl.col("text").fill_null(""))
-            .alias("_evidence"),
-        )
+        df = df.with_columns(text_hit.alias("_text_hit"), (text_hit | pl.col("_extra")).alias("_hit"))
         feats = df.group_by("entity_id").agg(
             pl.len().cast(pl.Int64).alias("n"),
             pl.col("_user").sum().cast(pl.Int64).alias("n_user"),
@@ -153,11 +145,33 @@ class PhraseShareDetector(Detector):
             (pl.col("_emb") & pl.col("_text_hit")).sum().cast(pl.Int64).alias("n_emb_hit"),
             pl.col("sem_sim").max().alias("max_sim"),
         )
-        # Evidence: text matches first (they explain themselves), then extra-only rows; earliest first.
+        # Evidence: text matches first (they explain themselves), then extra-only rows; earliest first. Only
+        # the rows reported are kept past the sort, and only their example text is built.
         ev = (
             df.filter(pl.col("_hit"))
-            .with_columns((~pl.col("_text_hit")).alias("_rank"))
+            .select(
+                "entity_id",
+                "ts",
+                "record_id",
+                "text",
+                "system_text",
+                "_user",
+                "_sys",
+                "_sem",
+                (~pl.col("_text_hit")).alias("_rank"),
+            )
             .sort(["entity_id", "_rank", "ts", "record_id"], nulls_last=True)
+            .group_by("entity_id", maintain_order=True)
+            .head(max(p.evidence_rows, 3))
+            .with_columns(
+                # What an example shows: the user text, or the system text when only the system prompt asks.
+                pl.when(pl.col("_user") | pl.col("_sem"))
+                .then(pl.col("text").fill_null(""))
+                .when(pl.col("_sys"))
+                .then(pl.lit("[system] ") + pl.col("system_text").fill_null(""))
+                .otherwise(pl.lit(self.extra_tag) + pl.col("text").fill_null(""))
+                .alias("_evidence"),
+            )
             .group_by("entity_id", maintain_order=True)
             .agg(
                 pl.col("record_id").head(p.evidence_rows).alias("request_ids"),

@@ -11,6 +11,7 @@ from extractscan.detectors.base import (
     RESULT_SCHEMA,
     Detector,
     ScanContext,
+    on_distinct,
     ramp,
     result_frame,
     top_examples,
@@ -107,16 +108,22 @@ class SharedInfrastructureDetector(Detector):
 
     def features(self, frame: pl.DataFrame, ctx: ScanContext) -> pl.DataFrame:
         p = self.params
-        net = ip_network(pl.col("client_ip"))
-        if p.ignore_private_networks:
-            net = pl.when(net.str.contains(_NON_IDENTIFYING).not_()).then(net)
-        ua = pl.col("user_agent").str.strip_chars().str.slice(0, 300)
+
+        def network(ip: pl.Expr) -> pl.Expr:
+            net = ip_network(ip)
+            return pl.when(net.str.contains(_NON_IDENTIFYING).not_()).then(net) if p.ignore_private_networks else net
+
+        def agent(value: pl.Expr) -> pl.Expr:
+            ua = value.str.strip_chars().str.slice(0, 300)
+            return pl.when(ua != "").then(ua)
+
+        # Addresses and user agents repeat (a few hundred of each per 100k requests): parsed once each.
         f = frame.select(
             "entity_id",
             "record_id",
             "ts",
-            net.alias("ip"),
-            pl.when(ua != "").then(ua).alias("ua"),
+            on_distinct(pl.col("client_ip"), network, pl.String()).alias("ip"),
+            on_distinct(pl.col("user_agent"), agent, pl.String()).alias("ua"),
             pl.when(pl.col("api_key_id") != "").then(pl.col("api_key_id")).alias("key"),
         )
         long = pl.concat(
@@ -125,10 +132,12 @@ class SharedInfrastructureDetector(Detector):
                 for kind in ("ip", "ua", "key")
             ]
         ).drop_nulls("value")
+        # Per (entity, resource): requests and the earliest request (by ts, then id); resources in order.
+        earliest = pl.col("record_id").sort_by(pl.col("ts"), pl.col("record_id"), nulls_last=True).first()
         resources = (
-            long.sort("entity_id", "kind", "value", "ts", "record_id", nulls_last=True)
-            .group_by("entity_id", "kind", "value", maintain_order=True)
-            .agg(pl.len().alias("n"), pl.col("record_id").first().alias("first_id"))
+            long.group_by("entity_id", "kind", "value")
+            .agg(pl.len().alias("n"), earliest.alias("first_id"))
+            .sort("entity_id", "kind", "value")
             .group_by("entity_id", maintain_order=True)
             .agg(pl.struct("kind", "value", "n", "first_id").alias("resources"))
         )
