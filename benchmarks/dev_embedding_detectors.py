@@ -191,9 +191,7 @@ def frame_of(rows: list[dict]) -> pl.DataFrame:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument(
-        "--accounts", type=int, default=6, help="accounts per source (fewer when a pool is small)"
-    )
+    ap.add_argument("--accounts", type=int, default=6, help="accounts per source (fewer when a pool is small)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("-v", action="store_true", help="print every account's score and summary")

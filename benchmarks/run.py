@@ -163,11 +163,13 @@ def child_scan(store: Path, out: Path, embed: bool, result: Path, device: str | 
     rss.stop()
     st = res.stats.stage_seconds
     pre_encode = sum(s for s, _, during in encodes if not during)  # reference sample + model load
+    # The scan books the cluster stage's parts itself (summed over partitions, and over workers when the
+    # partitions ran in worker processes, where the instrumentation above does not reach).
     stages = {
         "load": st.get("load", 0.0) - pre_encode,
-        "normalize": sum(f.seconds_normalize for f in frame_stats),
-        "minhash": sum(f.seconds_minhash for f in frame_stats),
-        "lsh": sum(f.seconds_lsh for f in frame_stats),
+        "normalize": st.get("cluster.normalize", sum(f.seconds_normalize for f in frame_stats)),
+        "minhash": st.get("cluster.minhash", sum(f.seconds_minhash for f in frame_stats)),
+        "lsh": st.get("cluster.lsh", sum(f.seconds_lsh for f in frame_stats)),
         "embed": st.get("embed", 0.0) + pre_encode,
         "detect": st.get("detect", 0.0),
         "score": st.get("score", 0.0),
@@ -184,6 +186,7 @@ def child_scan(store: Path, out: Path, embed: bool, result: Path, device: str | 
                 "requests": res.stats.requests,
                 "entities": res.stats.entities,
                 "partitions": res.stats.partitions,
+                "workers": res.stats.workers,
                 "lsh_candidates": res.stats.lsh_candidates,
                 "lsh_confirmed": res.stats.lsh_confirmed,
                 "embedded_texts": res.stats.embedded_texts,

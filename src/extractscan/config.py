@@ -126,7 +126,8 @@ class ReportConfig:
 @dataclass(frozen=True)
 class Config:
     seed: int = 0  # seeds every sampled or randomised step: same input + seed -> same output
-    partition_rows: int = 250_000  # requests per scan partition (entities split by id hash): bounds scan memory
+    partition_rows: int = 125_000  # requests per scan partition (entities split by id hash): bounds scan memory
+    scan_workers: int = 0  # processes scanning partitions at once (embeddings off), each holding one; 0 = one per core
     ingest: IngestConfig = field(default_factory=IngestConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)

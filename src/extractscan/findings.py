@@ -77,7 +77,8 @@ class ScanStats:
     lsh_confirmed: int
     embedded_texts: int
     embedding_cache_hits: int
-    stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # with workers > 1: summed over workers
+    workers: int = 1  # processes that scanned the partitions
 
 
 @dataclass(frozen=True)

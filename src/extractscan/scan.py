@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +33,15 @@ from extractscan.config import Config
 from extractscan.detectors.base import Detector, EmbeddingSet, ScanContext, result_frame
 from extractscan.detectors.registry import enabled_detectors, weight_of
 from extractscan.findings import RESULT_VERSION, AccountFinding, DetectorResult, ScanResult, ScanStats
-from extractscan.prepare import ENTITY_COLUMNS, SPLIT_MIN_PARTITIONS, build_frame, load_requests, split_requests
+from extractscan.prepare import (
+    ENTITY_COLUMNS,
+    SPLIT_MIN_PARTITIONS,
+    FrameStats,
+    PartitionFiles,
+    build_frame,
+    load_requests,
+    split_requests,
+)
 from extractscan.scoring import clamp01, combine, contributions, explain, lifted, severity
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -89,11 +97,13 @@ def scan_frame_source(
     counts = in_window.select(pl.len().alias("n"), pl.col(ecol).null_count().alias("nulls")).collect()
     total_rows = int(counts["n"][0])
     unattributed = int(counts["nulls"][0])
-    n_parts = max(1, math.ceil(total_rows / max(1, cfg.partition_rows)))
-
     want_embed = cfg.embed.enabled
     detectors = enabled_detectors(cfg, skip=frozenset() if want_embed else frozenset({"embeddings"}))
     need_embed = want_embed and any("embeddings" in d.requires or d.exemplars for d in detectors)
+    # The partitioning depends on the configuration only, never on the cores: scores do not depend on it,
+    # but partition-local ids in the evidence (near-duplicate cluster ids) do. W workers hold W partitions.
+    n_parts = max(1, math.ceil(total_rows / max(1, cfg.partition_rows)))
+    workers = min(plan_scan_workers(cfg, total_rows, need_embed), n_parts)
     embedder = cache = None
     reference = np.zeros((0, 384), dtype=np.float32)
     exemplar_vectors: dict[str, np.ndarray] = {}
@@ -122,62 +132,73 @@ def scan_frame_source(
     sem_vectors: list[np.ndarray] = []
     lsh_c = lsh_k = 0
     window = [math.inf, -math.inf]
+
+    def keep(out: PartitionOutput) -> None:
+        nonlocal lsh_c, lsh_k
+        for d_id, f in out.features.items():
+            feats[d_id].append(f)
+        ent_parts.append(out.entities)
+        clus_parts.append(out.clusters)
+        buck_parts.append(out.buckets)
+        infra_parts.append(out.infra)
+        fp_parts.append(out.fingerprints)
+        lsh_c += out.lsh_candidates
+        lsh_k += out.lsh_confirmed
+        if out.window is not None:
+            window[0] = min(window[0], out.window[0])
+            window[1] = max(window[1], out.window[1])
+
     # With many partitions, one pass over the source writes each partition's rows to its own file: reading
     # partition by partition from the source decodes the store's hash column once per partition (quadratic
     # in the log). With few partitions, or without a writable temporary folder (split is None), the source
     # is read per partition.
     split = None
     try:
-        if n_parts >= SPLIT_MIN_PARTITIONS:
+        if workers > 1:
             split = split_requests(lf, entity=entity, since=s_since, until=s_until, n_partitions=n_parts, work_dir=work_dir)
             t0 = timer.add("load", t0)
-        for p in range(n_parts):
-            if split is not None:
-                requests = load_requests(split.scan(p), entity=entity)
-            else:
-                requests = load_requests(lf, entity=entity, since=s_since, until=s_until, partition=p, n_partitions=n_parts)
-            t0 = timer.add("load", t0)
-            if requests.is_empty():
-                continue
-            frame, fstats = build_frame(requests, cfg)
-            lsh_c += fstats.lsh_candidates
-            lsh_k += fstats.lsh_confirmed
-            t0 = timer.add("cluster", t0)
-            emb = None
-            if need_embed and embedder is not None:
-                share = requests.height / max(1, total_rows - unattributed)
-                frame, vectors, hits, n_new = _embed_partition(frame, cfg, embedder, cache, int(account_budget * share))
-                embedded += n_new
-                cache_hits += hits
-                emb = EmbeddingSet(vectors=vectors, reference=reference, exemplar_vectors=exemplar_vectors)
-                owners = frame.filter(pl.col("embedding_row").is_not_null()).sort("embedding_row")["entity_id"]
-                sem_entities.append(owners.to_numpy().astype(object))
-                sem_vectors.append(vectors)
-                t0 = timer.add("embed", t0)
-            ts = frame["ts"].drop_nulls()
-            if len(ts):
-                window[0] = min(window[0], float(ts.min()))  # type: ignore[arg-type]
-                window[1] = max(window[1], float(ts.max()))  # type: ignore[arg-type]
-            ctx_p = base_ctx.with_embeddings(emb)
-            for d in detectors:
-                feats[d.id].append(_detach(d.features(frame, ctx_p)))
-            t0 = timer.add("detect", t0)
-            ent_parts.append(
-                frame.group_by("entity_id").agg(
-                    pl.len().alias("n_requests"),
-                    pl.col("ts").min().alias("first_seen"),
-                    pl.col("ts").max().alias("last_seen"),
-                )
-            )
-            c, b, i = partition_link_parts(frame, cfg.link, cfg.cluster)
-            clus_parts.append(_detach(c))
-            buck_parts.append(_detach(b))
-            infra_parts.append(_detach(i))
-            fp_parts.append(_detach(template_fingerprints(frame)))
-            ent_parts[-1] = _detach(ent_parts[-1])
-            t0 = timer.add("link", t0)
-            if progress:
-                progress("partitions", p + 1, n_parts)
+            jobs = [
+                _PartitionJob(cfg, entity, p, n_parts, split, None if split is not None else lf, s_since, s_until)
+                for p in range(n_parts)
+            ]
+            for p, out in enumerate(_run_parallel(jobs, workers)):
+                for stage, sec in out.seconds.items():  # summed over the workers: busy time, not wall
+                    timer.seconds[stage] = timer.seconds.get(stage, 0.0) + sec
+                keep(out)
+                if progress:
+                    progress("partitions", p + 1, n_parts)
+            t0 = time.perf_counter()
+        else:
+            if n_parts >= SPLIT_MIN_PARTITIONS:
+                split = split_requests(lf, entity=entity, since=s_since, until=s_until, n_partitions=n_parts, work_dir=work_dir)
+                t0 = timer.add("load", t0)
+            for p in range(n_parts):
+                if split is not None:
+                    requests = load_requests(split.scan(p), entity=entity)
+                else:
+                    requests = load_requests(lf, entity=entity, since=s_since, until=s_until, partition=p, n_partitions=n_parts)
+                t0 = timer.add("load", t0)
+                if not requests.is_empty():
+                    frame, fstats = build_frame(requests, cfg)
+                    _frame_seconds(timer.seconds, fstats)
+                    t0 = timer.add("cluster", t0)
+                    emb = None
+                    if need_embed and embedder is not None:
+                        share = requests.height / max(1, total_rows - unattributed)
+                        frame, vectors, hits, n_new = _embed_partition(frame, cfg, embedder, cache, int(account_budget * share))
+                        embedded += n_new
+                        cache_hits += hits
+                        emb = EmbeddingSet(vectors=vectors, reference=reference, exemplar_vectors=exemplar_vectors)
+                        owners = frame.filter(pl.col("embedding_row").is_not_null()).sort("embedding_row")["entity_id"]
+                        sem_entities.append(owners.to_numpy().astype(object))
+                        sem_vectors.append(vectors)
+                        t0 = timer.add("embed", t0)
+                    out = partition_outputs(frame, cfg, detectors, base_ctx.with_embeddings(emb), timer.seconds, fstats)
+                    del frame
+                    keep(out)
+                    t0 = time.perf_counter()
+                if progress:
+                    progress("partitions", p + 1, n_parts)
     finally:
         if split is not None:
             split.cleanup()
@@ -279,6 +300,7 @@ def scan_frame_source(
             entities=entities.height,
             unattributed_requests=unattributed,
             partitions=n_parts,
+            workers=workers,
             lsh_candidates=lsh_c,
             lsh_confirmed=lsh_k,
             embedded_texts=embedded,
@@ -289,6 +311,148 @@ def scan_frame_source(
         campaigns=tuple(campaigns),
         detectors=detectors_meta,
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# One partition, in-process or in a worker process
+
+
+@dataclass
+class PartitionOutput:
+    """What the scan keeps of one partition: per-detector features and the linking parts (small,
+    per-entity tables with their own buffers, see :func:`_detach`)."""
+
+    features: dict[str, pl.DataFrame]
+    entities: pl.DataFrame
+    clusters: pl.DataFrame
+    buckets: pl.DataFrame
+    infra: pl.DataFrame
+    fingerprints: pl.DataFrame
+    window: tuple[float, float] | None
+    lsh_candidates: int
+    lsh_confirmed: int
+    seconds: dict[str, float] = field(default_factory=dict)  # stage seconds inside this partition (workers)
+
+
+def partition_outputs(
+    frame: pl.DataFrame,
+    cfg: Config,
+    detectors: list[Detector],
+    ctx: ScanContext,
+    seconds: dict[str, float],
+    fstats: FrameStats,
+) -> PartitionOutput:
+    """Detector features, entity spans and linking parts of one partition's frame; adds the detect / link
+    seconds to ``seconds``."""
+    t0 = time.perf_counter()
+    features = {d.id: _detach(d.features(frame, ctx)) for d in detectors}
+    t1 = time.perf_counter()
+    seconds["detect"] = seconds.get("detect", 0.0) + (t1 - t0)
+    ts = frame["ts"].drop_nulls()
+    window = (float(ts.min()), float(ts.max())) if len(ts) else None  # type: ignore[arg-type]
+    entities = frame.group_by("entity_id").agg(
+        pl.len().alias("n_requests"),
+        pl.col("ts").min().alias("first_seen"),
+        pl.col("ts").max().alias("last_seen"),
+    )
+    c, b, i = partition_link_parts(frame, cfg.link, cfg.cluster)
+    out = PartitionOutput(
+        features=features,
+        entities=_detach(entities),
+        clusters=_detach(c),
+        buckets=_detach(b),
+        infra=_detach(i),
+        fingerprints=_detach(template_fingerprints(frame)),
+        window=window,
+        lsh_candidates=fstats.lsh_candidates,
+        lsh_confirmed=fstats.lsh_confirmed,
+    )
+    seconds["link"] = seconds.get("link", 0.0) + (time.perf_counter() - t1)
+    return out
+
+
+def _frame_seconds(seconds: dict[str, float], fstats: FrameStats) -> None:
+    """The cluster stage's parts (normalise, MinHash, LSH), summed over partitions."""
+    for key, v in (
+        ("cluster.normalize", fstats.seconds_normalize),
+        ("cluster.minhash", fstats.seconds_minhash),
+        ("cluster.lsh", fstats.seconds_lsh),
+    ):
+        seconds[key] = seconds.get(key, 0.0) + v
+
+
+_PARALLEL_MIN_ROWS = 100_000  # smaller scans stay in one process (starting a worker costs ~2 s)
+
+
+def plan_scan_workers(cfg: Config, total_rows: int, need_embed: bool) -> int:
+    """Worker processes for the partition loop: ``scan_workers`` (0: one per available core, at most 8),
+    1 when embeddings are computed (the model and its cache live in this process, and the model already
+    uses every core) or when the scan is small."""
+    from extractscan.ingest.pipeline import available_cores
+
+    n = int(cfg.scan_workers) if cfg.scan_workers > 0 else min(available_cores(), 8)
+    if n <= 1 or need_embed or total_rows < _PARALLEL_MIN_ROWS:
+        return 1
+    return n
+
+
+@dataclass
+class _PartitionJob:
+    cfg: Config
+    entity: str
+    partition: int
+    n_partitions: int
+    split: PartitionFiles | None  # the partition's own file, or
+    source: pl.LazyFrame | None  # ... the whole source with a pushed-down partition filter
+    since: float | None
+    until: float | None
+
+
+def _partition_job(job: _PartitionJob) -> PartitionOutput | None:
+    """One partition in a worker process (embeddings off): load, frame, features, linking parts."""
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if job.split is not None:
+        requests = job.split.load(job.partition)
+    else:
+        assert job.source is not None
+        requests = load_requests(
+            job.source,
+            entity=job.entity,
+            since=job.since,
+            until=job.until,
+            partition=job.partition,
+            n_partitions=job.n_partitions,
+        )
+    t1 = time.perf_counter()
+    seconds["load"] = t1 - t0
+    if requests.is_empty():
+        return None
+    detectors = enabled_detectors(job.cfg, skip=frozenset({"embeddings"}))
+    frame, fstats = build_frame(requests, job.cfg)
+    del requests
+    seconds["cluster"] = time.perf_counter() - t1
+    _frame_seconds(seconds, fstats)
+    out = partition_outputs(frame, job.cfg, detectors, ScanContext(config=job.cfg, n_entities=0), seconds, fstats)
+    out.seconds = seconds
+    return out
+
+
+def _run_parallel(jobs: list[_PartitionJob], workers: int) -> Iterator[PartitionOutput]:
+    """Partition outputs in partition order (as the in-process loop yields them), computed by a pool of
+    spawned processes (fork would copy polars' thread pool state)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = [pool.submit(_partition_job, job) for job in jobs]
+        for fut in futures:
+            out = fut.result()
+            if out is not None:
+                yield out
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _detach(df: pl.DataFrame) -> pl.DataFrame:
