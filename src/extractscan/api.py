@@ -52,6 +52,9 @@ def scan_store(
         progress=progress,
         manifest=manifest,
         embed_cache_dir=store.cache_dir("embeddings"),
+        # The per-partition split of a large scan (~75 MB per 1M requests, deleted at the end) goes next to
+        # the store, not to the system's temporary folder, which may be a small tmpfs held in memory.
+        work_dir=store.root / "cache" / "scan",
     )
 
 
