@@ -288,3 +288,28 @@ def test_doc_text_clusters_like_one_signature_per_document(with_shingles: bool) 
         assert got.labels.tolist() == want.labels.tolist()
         assert (got.candidates, got.confirmed, got.method) == (want.candidates, want.confirmed, want.method)
         assert want.confirmed > 0 and want.candidates > want.confirmed  # repeats and rejected pairs both occur
+
+
+@pytest.mark.parametrize("prefix_twins", [False, True], ids=["sorted-sets", "fallback"])
+def test_pair_jaccard_on_raw_hash_sets(prefix_twins: bool) -> None:
+    # pair_jaccard dedupes each document's shingles by sorting (position, hash prefix) keys; two different
+    # hashes of one document with the same prefix must not be merged (they send the block to the exact
+    # hash-set path). Sets with repeats, shared and disjoint hashes, both paths, against Python sets.
+    from extractscan.cluster.minhash import ShingleSets
+
+    rng = np.random.default_rng(3)
+    pool = rng.integers(0, 2**63, 60, dtype=np.uint64) * np.uint64(2)
+    docs = [list(rng.choice(pool, size=rng.integers(0, 25))) for _ in range(40)]
+    if prefix_twins:
+        docs[7] = [np.uint64(0xABCDEF0123456780), np.uint64(0xABCDEF0123456781), np.uint64(5)]  # low bits differ
+        docs[8] = [np.uint64(0xABCDEF0123456781), np.uint64(5), np.uint64(5)]
+    offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum([len(d) for d in docs], out=offsets[1:])
+    hashes = np.array([h for d in docs for h in d], dtype=np.uint64)
+    sets = ShingleSets(offsets, hashes)
+    i, j = np.triu_indices(len(docs), 1)
+    got = pair_jaccard(sets, i, j)
+    want = [exact_jaccard(docs[a], docs[b]) for a, b in zip(i, j, strict=True)]
+    np.testing.assert_allclose(got, want)
+    if prefix_twins:
+        assert got[(i == 7) & (j == 8)][0] == pytest.approx(2 / 3)

@@ -383,22 +383,41 @@ def pair_jaccard(sets: ShingleSets, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     return out
 
 
+def _document_sets(pos: np.ndarray, h: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct shingles of each document: ``(position, hash)`` of the rows ``(pos, h)`` (grouped by
+    position 0..m-1) with duplicates within a document removed, grouped by position.
+
+    One sort of ``(position, hash prefix)`` keys (position in the high bits): equal hashes of a document
+    become adjacent and the first of each run is kept. Two different hashes of one document with the same
+    prefix (2**-40 per pair at most) would make a run that is not one hash; that is detected and the block
+    falls back to a hash set of the full ``(document, hash)`` pairs, so the sets are always exact."""
+    bits = max(1, (m - 1).bit_length())
+    comp = (pos.astype(np.uint64) << _U64(64 - bits)) | (h >> _U64(bits))
+    # polars' single-threaded sort: several times faster than numpy's on this, and threads buy nothing here
+    srt = pl.DataFrame({"c": comp, "h": h}).sort("c", multithreaded=False)
+    c = srt["c"].to_numpy()
+    hs = srt["h"].to_numpy()
+    same = c[1:] == c[:-1]
+    if (same & (hs[1:] != hs[:-1])).any():
+        key = pl.Series(_doc_key(pos, h))
+        first = key.is_first_distinct().to_numpy()  # input is grouped by document: stays grouped
+        return pos[first], h[first]
+    keep = np.ones(c.size, dtype=bool)
+    keep[1:] = ~same
+    return (c[keep] >> _U64(64 - bits)).astype(np.int64), hs[keep]
+
+
 def _pair_jaccard_block(sets: ShingleSets, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """:func:`pair_jaccard` of one block of pairs (one hash set, one probe pass)."""
     out = np.zeros(i.size, dtype=np.float64)
     involved = np.unique(np.concatenate([i, j]))
+    m = involved.size
     sizes = sets.sizes()[involved]
     rows = _ranges(sets.offsets[:-1][involved], sizes)
-    pos_of_doc = np.repeat(np.arange(involved.size, dtype=np.int64), sizes)
-    h = sets.hashes[rows]
-    key = pl.Series("key", _doc_key(involved[pos_of_doc], h))
-    # a set per document: its first occurrence of each shingle (input is grouped by document: stays grouped)
-    first = key.is_first_distinct().to_numpy()
-    members = key.filter(pl.Series(first))
-    upos = pos_of_doc[first]
-    uh = h[first]
-    card = np.bincount(upos, minlength=involved.size).astype(np.int64)
-    uoff = np.zeros(involved.size + 1, dtype=np.int64)
+    pos_of_doc = np.repeat(np.arange(m, dtype=np.int64), sizes)
+    upos, uh = _document_sets(pos_of_doc, sets.hashes[rows], m)
+    card = np.bincount(upos, minlength=m).astype(np.int64)
+    uoff = np.zeros(m + 1, dtype=np.int64)
     np.cumsum(card, out=uoff[1:])
     ii = np.searchsorted(involved, i)
     jj = np.searchsorted(involved, j)
@@ -407,7 +426,11 @@ def _pair_jaccard_block(sets: ShingleSets, i: np.ndarray, j: np.ndarray) -> np.n
     large = np.where(swap, ii, jj)
     lens = card[small]
     probe_rows = _ranges(uoff[small], lens)
-    probe = _doc_key(np.repeat(involved[large], lens), uh[probe_rows])
+    # membership of (document, shingle) as one u64: the shingle hash xor a mix of the document's position
+    # (a false hit needs a 2**-64 coincidence, as with any 64-bit key)
+    mix = fmix64(np.arange(1, m + 1, dtype=np.uint64) * _U64(0x9FB21C651E98DF25))
+    members = pl.Series(uh ^ mix[upos])
+    probe = uh[probe_rows] ^ np.repeat(mix[large], lens)
     hit = pl.Series(probe).is_in(members.implode()).to_numpy()
     pair_of = np.repeat(np.arange(i.size, dtype=np.int64), lens)
     inter = np.bincount(pair_of[hit], minlength=i.size)
@@ -443,9 +466,11 @@ def _bucket_members(
         keys = fmix64(keys ^ g[:, None])
     flat = keys.ravel()
     doc_flat = np.repeat(docs, bands)
-    order = np.argsort(flat, kind="stable")  # flat is document-major: buckets list documents in index order
-    sk = flat[order]
-    sd = doc_flat[order]
+    # A stable sort: flat is document-major, so buckets list documents in index order. (polars' single-
+    # threaded stable sort is faster than numpy's here.)
+    srt = pl.DataFrame({"k": flat, "d": doc_flat}).sort("k", maintain_order=True, multithreaded=False)
+    sk = srt["k"].to_numpy()
+    sd = srt["d"].to_numpy()
     new_run = np.ones(sk.size, dtype=bool)
     new_run[1:] = sk[1:] != sk[:-1]
     run_starts = np.flatnonzero(new_run)
@@ -458,9 +483,24 @@ def _bucket_members(
     return first[member], prev[member], sd[member]
 
 
+def _sorted_unique(x: np.ndarray) -> np.ndarray:
+    """``np.unique`` of an int64 array (sorted distinct values), by polars' single-threaded sort."""
+    if x.size == 0:
+        return x
+    srt = pl.Series(x).sort(multithreaded=False).to_numpy()
+    keep = np.ones(srt.size, dtype=bool)
+    keep[1:] = srt[1:] != srt[:-1]
+    return srt[keep]
+
+
 def _unique_pairs(i: np.ndarray, j: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    key = np.unique(i.astype(np.int64) * n + j.astype(np.int64))
+    key = _sorted_unique(i.astype(np.int64) * n + j.astype(np.int64))
     return key // n, key % n
+
+
+def _isin(x: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``np.isin`` for int64 arrays (a polars hash set instead of numpy's sort)."""
+    return pl.Series(x).is_in(pl.Series(values).implode()).to_numpy()
 
 
 def near_duplicate_clusters(
@@ -534,10 +574,10 @@ def near_duplicate_clusters(
     # round 2: members whose star pair failed, against their predecessor in the bucket
     if (~ok).any():
         failed_key = si[~ok] * n + sj[~ok]
-        retry = np.isin(first * n + doc, failed_key) & (prev != first)
+        retry = _isin(first * n + doc, failed_key) & (prev != first)
         pa, pb = prev[retry], doc[retry]
         ri, rj = _unique_pairs(np.minimum(pa, pb), np.maximum(pa, pb), n)
-        fresh = ~np.isin(ri * n + rj, si * n + sj)
+        fresh = ~_isin(ri * n + rj, si * n + sj)
         ri, rj = ri[fresh], rj[fresh]
         ok2 = confirm(ri, rj)
         edges_i.append(ri[ok2])
