@@ -313,3 +313,21 @@ def test_pair_jaccard_on_raw_hash_sets(prefix_twins: bool) -> None:
     np.testing.assert_allclose(got, want)
     if prefix_twins:
         assert got[(i == 7) & (j == 8)][0] == pytest.approx(2 / 3)
+
+
+def test_shingling_in_blocks_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    # shingle_hashes works through blocks of about _TEXT_BLOCK_BYTES of text; tiny blocks (a block per
+    # text or two) must give the same CSR sets and signatures as one pass
+    import extractscan.cluster.minhash as mh
+
+    rng = random.Random(4)
+    texts: list[str | None] = [random_text(rng) for _ in range(300)] + ["", None, "x"]
+    series = normalised(texts)
+    cfg = ClusterConfig()
+    whole = minhash_signatures(series, cfg)
+    monkeypatch.setattr(mh, "_TEXT_BLOCK_BYTES", 64)
+    blocks = minhash_signatures(series, cfg)
+    assert whole.shingles is not None and blocks.shingles is not None
+    np.testing.assert_array_equal(blocks.shingles.offsets, whole.shingles.offsets)
+    np.testing.assert_array_equal(blocks.shingles.hashes, whole.shingles.hashes)
+    np.testing.assert_array_equal(blocks.signatures, whole.signatures)
