@@ -117,7 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.cmd == "ingest":
         store = args.out / "store-ingest"
         shutil.rmtree(store, ignore_errors=True)
-        prof = _record([exe, "ingest", str(args.data), "--store", str(store), "--quiet"], args.out / "ingest.txt", args.rate)
+        # One process: py-spy samples this one, and parsing runs in worker processes otherwise.
+        cmd = [exe, "ingest", str(args.data), "--store", str(store), "--quiet", "--workers", "1"]
+        prof = _record(cmd, args.out / "ingest.txt", args.rate)
     else:
         flags = [] if args.embed else ["--no-embed"]
         prof = _record(
