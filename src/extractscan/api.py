@@ -20,7 +20,11 @@ def ingest(
     fmt: str | None = None,
     progress: Any = None,
 ) -> Any:
-    """Ingest log files / folders into the store at ``store_dir``; returns the IngestReport."""
+    """Ingest log files / folders into the store at ``store_dir``; returns the IngestReport.
+
+    Runs of ``ingest.parallel_min_bytes`` or more parse their files in spawned worker processes
+    (``ingest.workers``): a script that calls this must do so under ``if __name__ == "__main__":``, as
+    Python's multiprocessing requires, or set ``ingest.workers = 1``."""
     from extractscan.ingest.pipeline import ingest_paths
     from extractscan.store import Store
 
@@ -36,7 +40,10 @@ def scan_store(
     until: str | datetime | None = None,
     progress: Any = None,
 ) -> ScanResult:
-    """Scan an existing store and return the immutable result (nothing is written)."""
+    """Scan an existing store and return the immutable result (nothing is written to the store but a
+    temporary split under ``cache/scan``). With embeddings off and >= 100k requests the partitions are
+    scanned in spawned worker processes (``scan_workers``): call from under ``if __name__ == "__main__":``
+    in a script, or set ``scan_workers = 1``."""
     from extractscan.scan import scan_frame_source
     from extractscan.store import Store
 

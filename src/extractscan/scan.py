@@ -162,9 +162,10 @@ def scan_frame_source(
                 for p in range(n_parts)
             ]
             for p, out in enumerate(_run_parallel(jobs, workers)):
-                for stage, sec in out.seconds.items():  # summed over the workers: busy time, not wall
-                    timer.seconds[stage] = timer.seconds.get(stage, 0.0) + sec
-                keep(out)
+                if out is not None:  # None: no entity of the window hashes to this partition
+                    for stage, sec in out.seconds.items():  # summed over the workers: busy time, not wall
+                        timer.seconds[stage] = timer.seconds.get(stage, 0.0) + sec
+                    keep(out)
                 if progress:
                     progress("partitions", p + 1, n_parts)
             t0 = time.perf_counter()
@@ -438,9 +439,9 @@ def _partition_job(job: _PartitionJob) -> PartitionOutput | None:
     return out
 
 
-def _run_parallel(jobs: list[_PartitionJob], workers: int) -> Iterator[PartitionOutput]:
-    """Partition outputs in partition order (as the in-process loop yields them), computed by a pool of
-    spawned processes (fork would copy polars' thread pool state)."""
+def _run_parallel(jobs: list[_PartitionJob], workers: int) -> Iterator[PartitionOutput | None]:
+    """Partition outputs in partition order (as the in-process loop yields them; None for an empty
+    partition), computed by a pool of spawned processes (fork would copy polars' thread pool state)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -448,9 +449,7 @@ def _run_parallel(jobs: list[_PartitionJob], workers: int) -> Iterator[Partition
     try:
         futures = [pool.submit(_partition_job, job) for job in jobs]
         for fut in futures:
-            out = fut.result()
-            if out is not None:
-                yield out
+            yield fut.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

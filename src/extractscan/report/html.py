@@ -314,7 +314,6 @@ def _bar(label: str, value: float, cls: str = "") -> str:
     )
 
 
-
 def detector_evidence(d: DetectorResult, examples: int) -> list[str]:
     """One detector's evidence as HTML parts (score bars, summary, example prompts, request ids), every
     string escaped: shared by the scan report and the investigation page."""
@@ -332,6 +331,7 @@ def detector_evidence(d: DetectorResult, examples: int) -> list[str]:
         ids = ", ".join(_text(r, 90) for r in d.request_ids[:10])
         parts.append(f"<p class=ids>request ids: {ids}{more}</p>")
     return parts
+
 
 def _account(a: AccountFinding, examples: int) -> str:
     head = (
