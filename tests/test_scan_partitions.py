@@ -12,11 +12,14 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from extractscan import api
 from extractscan import scan as scan_mod
 from extractscan.config import Config
 from extractscan.prepare import build_frame, load_requests, split_requests
 from extractscan.scan import scan_frame_source
 from extractscan.store import Store
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_logs"
 
 
 def _no_embed(**kw: object) -> Config:
@@ -25,10 +28,17 @@ def _no_embed(**kw: object) -> Config:
 
 
 @pytest.fixture(scope="module")
-def window(sample_store: Path) -> tuple[float, float]:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("partitions")
+    api.ingest([SAMPLE], out / "store", _no_embed())
+    return out / "store"
+
+
+@pytest.fixture(scope="module")
+def window(store: Path) -> tuple[float, float]:
     """A window that cuts through the log: some requests of most accounts fall outside it."""
     ts = pl.col("event_time").dt.epoch("us").cast(pl.Float64) / 1e6
-    q = Store(sample_store).scan().select(ts.quantile(0.3).alias("lo"), ts.quantile(0.8).alias("hi")).collect()
+    q = Store(store).scan().select(ts.quantile(0.3).alias("lo"), ts.quantile(0.8).alias("hi")).collect()
     return q.item(0, "lo"), q.item(0, "hi")
 
 
@@ -51,23 +61,23 @@ def _assert_split_matches(lf: pl.LazyFrame, tmp: Path, n: int, batch_rows: int =
 
 # 150 partitions > 78 accounts: some partitions are empty; one batch of 100k rows holds the whole store
 @pytest.mark.parametrize(("n", "batch_rows"), [(2, 1000), (7, 777), (150, 1000), (13, 100_000)])
-def test_split_equals_per_partition_reads(sample_store: Path, tmp_path: Path, n: int, batch_rows: int) -> None:
-    lf = Store(sample_store).scan()
+def test_split_equals_per_partition_reads(store: Path, tmp_path: Path, n: int, batch_rows: int) -> None:
+    lf = Store(store).scan()
     rows = _assert_split_matches(lf, tmp_path, n, batch_rows)
     assert rows == lf.select(pl.len()).collect().item()  # every request lands in exactly one partition
 
 
-def test_split_applies_the_window_and_entity(sample_store: Path, tmp_path: Path, window: tuple[float, float]) -> None:
-    lf = Store(sample_store).scan()
+def test_split_applies_the_window_and_entity(store: Path, tmp_path: Path, window: tuple[float, float]) -> None:
+    lf = Store(store).scan()
     since, until = window
     inside = _assert_split_matches(lf, tmp_path, 5, since=since, until=until)
     assert 0 < inside < lf.select(pl.len()).collect().item()
     assert _assert_split_matches(lf, tmp_path, 4, entity="api_key", until=until) > 0
 
 
-def test_rows_without_entity_or_time(sample_store: Path, tmp_path: Path, window: tuple[float, float]) -> None:
+def test_rows_without_entity_or_time(store: Path, tmp_path: Path, window: tuple[float, float]) -> None:
     """Rows without the entity are left out; rows without a time stay unless a window is given."""
-    df = Store(sample_store).scan().collect()
+    df = Store(store).scan().collect()
     idx = pl.int_range(pl.len())
     df = df.with_columns(
         pl.when(idx % 5 == 0).then(None).otherwise(pl.col("account_id")).alias("account_id"),
@@ -78,8 +88,8 @@ def test_rows_without_entity_or_time(sample_store: Path, tmp_path: Path, window:
     _assert_split_matches(lf, tmp_path, 6, since=window[0])
 
 
-def test_built_frames_are_identical(sample_store: Path, tmp_path: Path) -> None:
-    lf = Store(sample_store).scan()
+def test_built_frames_are_identical(store: Path, tmp_path: Path) -> None:
+    lf = Store(store).scan()
     cfg = _no_embed()
     split = split_requests(lf, n_partitions=3, work_dir=tmp_path, batch_rows=2000)
     assert split is not None
@@ -97,10 +107,10 @@ def test_built_frames_are_identical(sample_store: Path, tmp_path: Path) -> None:
         split.cleanup()
 
 
-def test_partitions_read_only_their_own_files(sample_store: Path, tmp_path: Path) -> None:
+def test_partitions_read_only_their_own_files(store: Path, tmp_path: Path) -> None:
     """After the split, the source is not read again: the partitions load with the store gone."""
     copy = tmp_path / "store"
-    shutil.copytree(sample_store, copy)
+    shutil.copytree(store, copy)
     lf = Store(copy).scan()
     expected = [load_requests(lf, partition=p, n_partitions=4) for p in range(4)]
     split = split_requests(lf, n_partitions=4, work_dir=tmp_path / "work", batch_rows=1500)
@@ -113,10 +123,10 @@ def test_partitions_read_only_their_own_files(sample_store: Path, tmp_path: Path
         split.cleanup()
 
 
-def test_unwritable_work_dir_falls_back(sample_store: Path, tmp_path: Path) -> None:
+def test_unwritable_work_dir_falls_back(store: Path, tmp_path: Path) -> None:
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("")
-    assert split_requests(Store(sample_store).scan(), n_partitions=3, work_dir=not_a_dir) is None
+    assert split_requests(Store(store).scan(), n_partitions=3, work_dir=not_a_dir) is None
 
 
 def _report(result: object) -> dict[str, object]:
@@ -137,9 +147,7 @@ class _Spy:
         return split_requests(lf, **kw, batch_rows=800)  # type: ignore[arg-type]
 
 
-def test_scan_results_identical_with_and_without_split(
-    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_scan_results_identical_with_and_without_split(store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spy = _Spy()
     monkeypatch.setattr(scan_mod, "split_requests", spy)
     cfg = _no_embed(partition_rows=300)  # 20 partitions of the 5.9k requests
@@ -147,11 +155,11 @@ def test_scan_results_identical_with_and_without_split(
     work.mkdir()
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("")
-    split_result = scan_frame_source(Store(sample_store).scan(), cfg, work_dir=work)
+    split_result = scan_frame_source(Store(store).scan(), cfg, work_dir=work)
     assert spy.calls == [20]
-    direct_result = scan_frame_source(Store(sample_store).scan(), cfg, work_dir=not_a_dir)  # falls back: per-partition reads
+    direct_result = scan_frame_source(Store(store).scan(), cfg, work_dir=not_a_dir)  # falls back: per-partition reads
     assert spy.calls == [20, 20]
-    few = scan_frame_source(Store(sample_store).scan(), _no_embed(partition_rows=1000), work_dir=work)
+    few = scan_frame_source(Store(store).scan(), _no_embed(partition_rows=1000), work_dir=work)
     assert few.stats.partitions == 6 and spy.calls == [20, 20]  # below SPLIT_MIN_PARTITIONS: no split
     assert split_result.stats.partitions == 20
     assert _report(split_result) == _report(direct_result)
@@ -159,7 +167,7 @@ def test_scan_results_identical_with_and_without_split(
     assert os.listdir(work) == []  # the split folder is gone
 
 
-def test_split_folder_removed_on_error(sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_split_folder_removed_on_error(store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[int] = []
 
     def boom(requests: pl.DataFrame, cfg: Config) -> object:
@@ -169,5 +177,5 @@ def test_split_folder_removed_on_error(sample_store: Path, tmp_path: Path, monke
 
     monkeypatch.setattr(scan_mod, "build_frame", boom)
     with pytest.raises(RuntimeError, match="partition failed"):
-        scan_frame_source(Store(sample_store).scan(), _no_embed(partition_rows=300), work_dir=tmp_path)
+        scan_frame_source(Store(store).scan(), _no_embed(partition_rows=300), work_dir=tmp_path)
     assert seen and os.listdir(tmp_path) == []
